@@ -1,0 +1,23 @@
+import type { QueueRole } from '../workflows/task-queues.js';
+import { createDiagnosticActivities } from './diagnostic.js';
+import type { ObjectStore } from './store/object-store.js';
+
+export interface ActivityDeps {
+  store: ObjectStore;
+  pathgenVersion: string;
+}
+
+/**
+ * The activities each queue's workers register. Every queue also answers the diagnostic ping so
+ * that `pathgen doctor` can check it. Stages add their activities to the queue they run on.
+ */
+export function createActivities(
+  deps: ActivityDeps,
+): Record<QueueRole, Record<string, (...args: never[]) => Promise<unknown>>> {
+  const diagnostic = createDiagnosticActivities(deps);
+  return {
+    cpu: { ...diagnostic },
+    gpu: { ...diagnostic },
+    agents: { ...diagnostic },
+  };
+}

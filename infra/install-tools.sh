@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs the real services and system packages pathgen needs, at pinned versions, into .tools/bin
+# (gitignored). Idempotent: what is already there at the pinned version is skipped.
+#
+#   infra/install-tools.sh            Temporal CLI, MinIO, Debian packages (vips, OpenSlide)
+#   infra/install-tools.sh --no-apt   skip the Debian packages (e.g. no root)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=versions.env
+source "$root/infra/versions.env"
+bin="$root/.tools/bin"
+mkdir -p "$bin"
+
+with_apt=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-apt) with_apt=0 ;;
+    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "install-tools: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'install-tools: %s\n' "$*"; }
+
+# A stamp next to each binary records the version it was built from: `go install` builds report
+# "0.0.0-DEV" as their own version, so the binary cannot tell us.
+stamped() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
+
+go_install() { # name module version
+  local name=$1 module=$2 version=$3
+  if stamped "$name" "$version"; then
+    say "$name $version already installed in .tools/bin"
+    return
+  fi
+  if ! command -v go >/dev/null; then
+    say "ERROR: Go is needed to build $name ($module@$version); install Go 1.24+ and rerun" >&2
+    exit 1
+  fi
+  say "building $name $version with go install (a few minutes the first time; cached afterwards) ..."
+  local started=$SECONDS
+  GOBIN="$bin" GOFLAGS="${GOFLAGS:--buildvcs=false}" go install "$module@$version"
+  echo "$version" >"$bin/.$name.version"
+  say "$name built in $((SECONDS - started)) s"
+}
+
+# Temporal CLI: an existing `temporal` on PATH is fine when it is 1.5 or newer.
+existing_temporal="$(command -v temporal || true)"
+if [ -n "$existing_temporal" ] && [ "$existing_temporal" != "$bin/temporal" ] && ! stamped temporal "$TEMPORAL_CLI_VERSION"; then
+  v="$("$existing_temporal" --version 2>/dev/null | sed -n 's/^temporal version \([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p')"
+  if [ -n "$v" ] && [ "${v% *}" -ge 1 ] && { [ "${v% *}" -gt 1 ] || [ "${v#* }" -ge 5 ]; }; then
+    say "using the Temporal CLI on PATH: $existing_temporal ($("$existing_temporal" --version))"
+    ln -sf "$existing_temporal" "$bin/temporal"
+    echo "$TEMPORAL_CLI_VERSION" >"$bin/.temporal.version"
+  fi
+fi
+go_install temporal "$TEMPORAL_CLI_MODULE" "$TEMPORAL_CLI_VERSION"
+go_install minio "$MINIO_MODULE" "$MINIO_VERSION"
+
+if [ "$with_apt" = 1 ]; then
+  missing=()
+  command -v vips >/dev/null || missing+=(libvips-tools)
+  command -v openslide-show-properties >/dev/null || missing+=(openslide-tools)
+  /usr/bin/python3 -c 'import openslide' 2>/dev/null || missing+=(python3-openslide)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    say "Debian packages present: vips, openslide-tools, python3-openslide"
+  fi
+fi
+
+say "done: $("$bin/temporal" --version | head -1); minio $MINIO_VERSION; $(vips --version 2>/dev/null || echo 'vips missing')"

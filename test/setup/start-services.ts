@@ -1,0 +1,43 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
+import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
+import { startMinio } from './minio-server.js';
+import type { MinioConnection } from './minio-server.js';
+import { requireTool } from './tools.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    minio: MinioConnection;
+  }
+}
+
+// One real Temporal dev server (the installed CLI, never a download) and one real MinIO for the
+// whole run, on free loopback ports. Tests isolate themselves with their own task queues,
+// workflow ids and buckets.
+export default async function startServices(project: TestProject): Promise<() => Promise<void>> {
+  const temporalBinary = requireTool('temporal');
+  const minioBinary = requireTool('minio');
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const [temporal, minio] = await Promise.all([
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalBinary },
+        ip: '127.0.0.1',
+        searchAttributes: [...pathgenSearchAttributes],
+      },
+    }),
+    startMinio(minioBinary),
+  ]);
+  project.provide('temporalAddress', temporal.address);
+  project.provide('minio', {
+    endpoint: minio.endpoint,
+    port: minio.port,
+    accessKey: minio.accessKey,
+    secretKey: minio.secretKey,
+  });
+  return async () => {
+    await Promise.all([temporal.teardown(), minio.stop()]);
+  };
+}

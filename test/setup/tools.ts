@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const toolsBin = path.join(repoRoot, '.tools', 'bin');
+
+/** A service binary installed by infra/install-tools.sh, or a clear failure: tests never skip for want of one. */
+export function requireTool(name: 'temporal' | 'minio'): string {
+  const local = path.join(toolsBin, name);
+  if (existsSync(local)) return local;
+  const onPath = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .map((dir) => path.join(dir, name))
+    .find((candidate) => existsSync(candidate));
+  if (onPath) return onPath;
+  throw new Error(`${name} is not installed: run infra/install-tools.sh (it builds ${name} into .tools/bin)`);
+}

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, inject, it } from 'vitest';
+import { S3ObjectStore } from '../../activities/store/s3-store.js';
+import { isStoreError } from '../../activities/store/store-errors.js';
+import { describeStoreContract } from './store-contract.js';
+
+const minio = inject('minio');
+
+async function newStore(prefix = ''): Promise<S3ObjectStore> {
+  const store = new S3ObjectStore({
+    endpoint: minio.endpoint,
+    port: minio.port,
+    useSSL: false,
+    bucket: `pathgen-test-${randomUUID().slice(0, 8)}`,
+    accessKey: minio.accessKey,
+    secretKey: minio.secretKey,
+    prefix,
+  });
+  await store.ensureBucket();
+  return store;
+}
+
+describeStoreContract('S3 on a real MinIO', () => newStore());
+describeStoreContract('S3 on a real MinIO, with a key prefix', () => newStore('deployments/lab-a'));
+
+describe('S3ObjectStore errors', () => {
+  it('maps wrong credentials to Denied', async () => {
+    const store = new S3ObjectStore({ ...minioOptions(), accessKey: 'wrong', secretKey: 'wrong-secret' });
+    await expect(store.put('x', Buffer.from('x'))).rejects.toSatisfy((error) => isStoreError(error, 'Denied'));
+  });
+
+  it('maps a missing bucket to Misconfigured with the fix', async () => {
+    const store = new S3ObjectStore({ ...minioOptions(), bucket: 'no-such-bucket-here' });
+    await expect(store.get('x')).rejects.toSatisfy(
+      (error) => isStoreError(error, 'Misconfigured') && /pathgen store init/.test((error as Error).message),
+    );
+  });
+
+  it('maps an unreachable server to a retryable Unavailable', async () => {
+    const store = new S3ObjectStore({ ...minioOptions(), port: 1 });
+    await expect(store.head('x')).rejects.toSatisfy((error) => isStoreError(error, 'Unavailable') && error.retryable);
+  });
+});
+
+function minioOptions() {
+  return {
+    endpoint: minio.endpoint,
+    port: minio.port,
+    useSSL: false,
+    bucket: 'unused',
+    accessKey: minio.accessKey,
+    secretKey: minio.secretKey,
+  };
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
+import { errorMessage, isPathgenError } from '../activities/errors.js';
+import { S3ObjectStore } from '../activities/store/s3-store.js';
+import { queueRoles } from '../workflows/task-queues.js';
+import type { QueueRole } from '../workflows/task-queues.js';
+import { formatConfigIssues, loadConfig } from './config/load-config.js';
+import type { PathgenConfig } from './config/schema.js';
+import { openConfiguredStore } from './configured-store.js';
+import { formatChecks, runDoctor } from './doctor.js';
+import { pathgenVersion } from './package-info.js';
+import { runWorkers } from './run-workers.js';
+
+// Exit codes: 0 success, 1 a check or job failed, 2 bad usage or invalid configuration,
+// 3 a typed input failure (e.g. an unreadable slide).
+export const exitCodes = { ok: 0, failed: 1, usage: 2, badInput: 3 } as const;
+
+class ExitError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function configFrom(command: Command): PathgenConfig {
+  const { config: configPath } = command.optsWithGlobals<{ config?: string }>();
+  const result = loadConfig({ configPath });
+  if (!result.ok) throw new ExitError(exitCodes.usage, formatConfigIssues(result.issues));
+  return result.config;
+}
+
+function parseQueues(value: string): QueueRole[] {
+  const roles = value
+    .split(',')
+    .map((role) => role.trim())
+    .filter(Boolean);
+  const unknown = roles.filter((role) => !(queueRoles as readonly string[]).includes(role));
+  if (unknown.length > 0 || roles.length === 0) {
+    throw new ExitError(
+      exitCodes.usage,
+      `--queues takes a comma-separated list of ${queueRoles.join(', ')}; got ${JSON.stringify(value)}`,
+    );
+  }
+  return [...new Set(roles)] as QueueRole[];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pathgen')
+    .description(
+      'Durable PathGen-1.6M data engine: whole-slide images and reports to a captioned patch dataset, on Temporal.',
+    )
+    .version(pathgenVersion)
+    .option(
+      '-c, --config <file>',
+      'config file (JSON or YAML); default $PATHGEN_CONFIG; PATHGEN_* env variables override it',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('worker')
+    .description('Run workers for the chosen task queues until SIGINT/SIGTERM (cpu also hosts the workflows).')
+    .option('-q, --queues <roles>', `comma-separated queue roles: ${queueRoles.join(', ')}`, queueRoles.join(','))
+    .addOption(
+      new Option('--log-level <level>', 'worker log level')
+        .choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'])
+        .default('INFO'),
+    )
+    .action(async (options: { queues: string; logLevel: LogLevel }, command: Command) => {
+      const roles = parseQueues(options.queues);
+      const config = configFrom(command);
+      Runtime.install({ logger: new DefaultLogger(options.logLevel) });
+      const store = openConfiguredStore(config.storage);
+      await runWorkers({
+        config,
+        roles,
+        store,
+        onReady: (queues) =>
+          process.stderr.write(
+            `pathgen worker ${pathgenVersion} (pid ${process.pid}) polling ${queues.join(', ')} on ${config.temporal.address}\n`,
+          ),
+      });
+      process.stderr.write('pathgen worker stopped cleanly\n');
+    });
+
+  program
+    .command('doctor')
+    .description('Check config, Temporal, a live worker on every queue, the store round trip and installed tools.')
+    .option('-q, --queues <roles>', 'queue roles to check', queueRoles.join(','))
+    .option('--timeout <seconds>', 'seconds each queue gets to answer', '10')
+    .action(async (options: { queues: string; timeout: string }, command: Command) => {
+      const roles = parseQueues(options.queues);
+      const config = configFrom(command);
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
+      const store = openConfiguredStore(config.storage);
+      const checks = await runDoctor({ config, store, roles, queueTimeoutSeconds: Number(options.timeout) });
+      process.stdout.write(`${formatChecks(checks)}\n`);
+      if (checks.some((check) => check.status === 'fail')) {
+        throw new ExitError(exitCodes.failed, 'doctor: some checks failed (see the fixes above)');
+      }
+    });
+
+  const store = program.command('store').description('Object store utilities.');
+  store
+    .command('init')
+    .description('Create the configured S3 bucket if it does not exist (fs stores need nothing).')
+    .action(async (_options: unknown, command: Command) => {
+      const config = configFrom(command);
+      const opened = openConfiguredStore(config.storage);
+      if (opened instanceof S3ObjectStore) {
+        const created = await opened.ensureBucket();
+        process.stdout.write(`${created ? 'created' : 'found'} ${opened.description}\n`);
+      } else {
+        process.stdout.write(`${opened.description} needs no set-up\n`);
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCodes.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" to commander; it already printed what was asked for.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+        ? exitCodes.ok
+        : exitCodes.usage;
+    }
+    if (error instanceof ExitError) {
+      process.stderr.write(`${error.message}\n`);
+      return error.exitCode;
+    }
+    if (isPathgenError(error)) {
+      process.stderr.write(`pathgen: ${error.code}: ${error.message}\n`);
+      return exitCodes.failed;
+    }
+    process.stderr.write(
+      `pathgen: unexpected error: ${errorMessage(error)}\n${error instanceof Error ? (error.stack ?? '') : ''}\n`,
+    );
+    return exitCodes.failed;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,63 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { ObjectStore } from '../activities/store/object-store.js';
+import type { QueueRole } from '../workflows/task-queues.js';
+import type { PathgenConfig } from './config/schema.js';
+import { pathgenVersion, workflowsEntry } from './package-info.js';
+import { temporalConnectionOptions } from './temporal-connection.js';
+
+export interface RunWorkersOptions {
+  config: PathgenConfig;
+  roles: readonly QueueRole[];
+  store: ObjectStore;
+  /** Called once every worker polls, e.g. to print "ready". */
+  onReady?: (queues: string[]) => void;
+  /** Resolves when the workers should stop; SIGINT/SIGTERM also stop them (the SDK's runtime handles both). */
+  until?: Promise<unknown>;
+}
+
+/**
+ * Hosts the workers for the chosen queues in this process: the `cpu` role also hosts the
+ * workflows. Returns after a clean shutdown: polling stopped, in-flight activities finished or,
+ * after the grace time, cancelled (Temporal then retries them on another worker).
+ */
+export async function runWorkers(options: RunWorkersOptions): Promise<void> {
+  const { config, roles, store } = options;
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  try {
+    const activities = createActivities({ store, pathgenVersion });
+    const workers = await Promise.all(
+      roles.map((role) =>
+        Worker.create({
+          connection,
+          namespace: config.temporal.namespace,
+          taskQueue: config.taskQueues[role],
+          activities: activities[role],
+          maxConcurrentActivityTaskExecutions: config.workers[role].maxConcurrentActivities,
+          shutdownGraceTime: `${config.workers[role].shutdownGraceSeconds}s`,
+          ...(role === 'cpu'
+            ? {
+                workflowsPath: workflowsEntry(),
+                maxConcurrentWorkflowTaskExecutions: config.workers.cpu.maxConcurrentWorkflowTasks,
+              }
+            : {}),
+        }),
+      ),
+    );
+    const running = workers.map((worker) => (options.until ? worker.runUntil(options.until) : worker.run()));
+    options.onReady?.(roles.map((role) => config.taskQueues[role]));
+    // If one worker fails, stop the others too rather than leaving a half-serving process.
+    const results = await Promise.allSettled(
+      running.map((run) =>
+        run.catch((error: unknown) => {
+          for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+          throw error;
+        }),
+      ),
+    );
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,2 @@
+// Every workflow the pathgen worker hosts. The worker bundles this file; keep it free of side effects.
+export { pathgenDiagnostic } from './diagnostic.js';
