@@ -133,6 +133,8 @@ stop_one() { # name binary
 }
 
 down() {
+  # A worker started by infra/quickstart.sh goes first, while Temporal can still take its goodbye.
+  [ -f "$pids/worker.pid" ] && stop_one worker "workers/cli.js worker"
   stop_one temporal "$bin/temporal"
   stop_one minio "$bin/minio"
 }

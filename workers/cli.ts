@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { LogLevel } from '@temporalio/worker';
 import { errorMessage, isPathgenError } from '../activities/errors.js';
 import { S3ObjectStore } from '../activities/store/s3-store.js';
@@ -10,6 +9,7 @@ import { formatConfigIssues, loadConfig } from './config/load-config.js';
 import type { PathgenConfig } from './config/schema.js';
 import { openConfiguredStore } from './configured-store.js';
 import { formatChecks, runDoctor } from './doctor.js';
+import { installRuntime } from './install-runtime.js';
 import { pathgenVersion } from './package-info.js';
 import { runWorkers } from './run-workers.js';
 
@@ -73,7 +73,7 @@ export function buildProgram(): Command {
     .action(async (options: { queues: string; logLevel: LogLevel }, command: Command) => {
       const roles = parseQueues(options.queues);
       const config = configFrom(command);
-      Runtime.install({ logger: new DefaultLogger(options.logLevel) });
+      installRuntime(options.logLevel);
       const store = openConfiguredStore(config.storage);
       await runWorkers({
         config,
@@ -95,7 +95,7 @@ export function buildProgram(): Command {
     .action(async (options: { queues: string; timeout: string }, command: Command) => {
       const roles = parseQueues(options.queues);
       const config = configFrom(command);
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
+      installRuntime('ERROR');
       const store = openConfiguredStore(config.storage);
       const checks = await runDoctor({ config, store, roles, queueTimeoutSeconds: Number(options.timeout) });
       process.stdout.write(`${formatChecks(checks)}\n`);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { toolsBin } from './package-info.js';
@@ -49,7 +49,11 @@ export async function toolVersions(): Promise<ToolVersion[]> {
             .split('\n')
             .find((line) => line.trim() !== '')
             ?.trim() ?? 'unknown';
-        return { tool, version, path: file, purpose };
+        // `go install` builds call themselves 0.0.0-DEV; install-tools.sh stamps the pinned version.
+        const stamp = path.join(toolsBin, `.${command}.version`);
+        const pinned =
+          file.startsWith(toolsBin) && existsSync(stamp) ? ` [pinned ${readFileSync(stamp, 'utf8').trim()}]` : '';
+        return { tool, version: version + pinned, path: file, purpose };
       } catch {
         return { tool, purpose };
       }

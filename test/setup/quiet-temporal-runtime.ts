@@ -1,10 +1,8 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { installRuntime } from '../../workers/install-runtime.js';
 
 // The SDK logs to the console by default, which the no-stray-output rule would flag. Workers in
-// tests log errors only, into a buffer that a failing test can print.
+// tests keep warnings and errors (native core included) in a buffer that a failing test can print.
 export const temporalLogs: string[] = [];
-Runtime.install({
-  logger: new DefaultLogger('WARN', (entry) => {
-    temporalLogs.push(`${entry.level} ${entry.message}`);
-  }),
+installRuntime('WARN', (entry) => {
+  temporalLogs.push(`${entry.level} ${entry.message}`);
 });

@@ -1,9 +1,9 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
 import { startMinio } from './minio-server.js';
 import type { MinioConnection } from './minio-server.js';
+import { installRuntime } from '../../workers/install-runtime.js';
 import { requireTool } from './tools.js';
 
 declare module 'vitest' {
@@ -19,7 +19,7 @@ declare module 'vitest' {
 export default async function startServices(project: TestProject): Promise<() => Promise<void>> {
   const temporalBinary = requireTool('temporal');
   const minioBinary = requireTool('minio');
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  installRuntime('ERROR', () => undefined);
   const [temporal, minio] = await Promise.all([
     TestWorkflowEnvironment.createLocal({
       server: {

@@ -51,7 +51,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ConfigResult {
   }
   if (issues.length > 0) return { ok: false, issues };
 
-  const merged = mergeStorageAware(mergeStorageAware(raw, fromEnv), options.overrides ?? {});
+  const merged = withDefaultStorageKind(mergeStorageAware(mergeStorageAware(raw, fromEnv), options.overrides ?? {}));
   const result = PathgenConfig.safeParse(merged, { reportInput: true });
   if (result.success) return { ok: true, config: result.data };
   return {
@@ -101,6 +101,12 @@ function mergeStorageAware(base: Record<string, unknown>, top: Record<string, un
     return deepMerge({ ...base, storage: {} }, top);
   }
   return deepMerge(base, top);
+}
+
+/** A storage section without a kind (say, only PATHGEN_STORAGE_ROOT) means the default, `fs`. */
+function withDefaultStorageKind(config: Record<string, unknown>): Record<string, unknown> {
+  const storage = config.storage;
+  return isObject(storage) && storage.kind === undefined ? { ...config, storage: { kind: 'fs', ...storage } } : config;
 }
 
 function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
