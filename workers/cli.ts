@@ -95,7 +95,6 @@ export function buildProgram(): Command {
     .action(async (options: { queues: string; timeout: string }, command: Command) => {
       const roles = parseQueues(options.queues);
       const config = configFrom(command);
-      installRuntime('ERROR');
       const store = openConfiguredStore(config.storage);
       const checks = await runDoctor({ config, store, roles, queueTimeoutSeconds: Number(options.timeout) });
       process.stdout.write(`${formatChecks(checks)}\n`);
