@@ -1,10 +1,14 @@
 import type { QueueRole } from '../workflows/task-queues.js';
 import { createDiagnosticActivities } from './diagnostic.js';
 import type { ObjectStore } from './store/object-store.js';
+import { createTileActivities } from './tile.js';
 
 export interface ActivityDeps {
   store: ObjectStore;
   pathgenVersion: string;
+  /** Machine-local folder for slides staged from the store and vips conversions. */
+  slideCacheDir: string;
+  slideCacheMaxBytes: number;
 }
 
 /**
@@ -16,7 +20,7 @@ export function createActivities(
 ): Record<QueueRole, Record<string, (...args: never[]) => Promise<unknown>>> {
   const diagnostic = createDiagnosticActivities(deps);
   return {
-    cpu: { ...diagnostic },
+    cpu: { ...diagnostic, ...createTileActivities(deps) },
     gpu: { ...diagnostic },
     agents: { ...diagnostic },
   };

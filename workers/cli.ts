@@ -12,6 +12,10 @@ import { formatChecks, runDoctor } from './doctor.js';
 import { installRuntime } from './install-runtime.js';
 import { pathgenVersion } from './package-info.js';
 import { runWorkers } from './run-workers.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspectSlide, tileSlideToDirectory } from '../activities/wsi/tile-slide-locally.js';
+import { assertSlideFileExists } from '../activities/staging/slide-reference.js';
 
 // Exit codes: 0 success, 1 a check or job failed, 2 bad usage or invalid configuration,
 // 3 a typed input failure (e.g. an unreadable slide).
@@ -103,6 +107,49 @@ export function buildProgram(): Command {
       }
     });
 
+  program
+    .command('inspect')
+    .description("Print a slide's metadata as JSON: format, vendor, levels, mpp, objective power, associated images.")
+    .argument('<slide>', 'slide file (SVS, pyramidal TIFF, OME-TIFF, PNG/JPEG, or any format vips+OpenSlide convert)')
+    .action(async (slide: string, _options: unknown, command: Command) => {
+      const config = configFrom(command);
+      const metadata = await inspectSlide(await localSlidePath(slide), {
+        conversionCacheDir: path.join(config.slideCache.dir, 'converted'),
+      });
+      process.stdout.write(`${JSON.stringify(metadata, null, 2)}\n`);
+    });
+
+  program
+    .command('tile')
+    .description('Run the tile stage locally (no Temporal): tissue mask, candidate grid, thumbnail, optional patches.')
+    .argument('<slide>', 'slide file')
+    .requiredOption('-o, --out <dir>', 'output folder: candidates.jsonl, metadata.json, thumbnail.png [, patches/]')
+    .option('--patch-size <px>', 'patch side in pixels (config tile.patchSize, default 672)')
+    .option('--level <n>', 'pyramid level to read patches at (default 0)')
+    .option('--mpp <microns>', 'target microns per pixel instead of a level')
+    .option('--mpp-override <microns>', "the slide's level-0 microns per pixel, when the file lacks or misstates it")
+    .option('--min-tissue <fraction>', 'keep cells with more tissue than this (default 0.5)')
+    .option('--max <n>', 'keep at most N candidates, sampled with --seed')
+    .option('--seed <n>', 'seed for the --max sample (default 0)')
+    .option('--write-patches', 'also write patches/<x>_<y>.png (lossless)')
+    .action(async (slide: string, options: TileFlags, command: Command) => {
+      const config = configFrom(command);
+      const tiling = { ...config.tile, ...tileFlagsToConfig(options) };
+      const summary = await tileSlideToDirectory(await localSlidePath(slide), options.out, {
+        conversionCacheDir: path.join(config.slideCache.dir, 'converted'),
+        patchSize: tiling.patchSize,
+        level: tiling.level,
+        ...(tiling.targetMpp !== undefined ? { mpp: tiling.targetMpp } : {}),
+        ...(options.mppOverride !== undefined ? { mppOverride: number(options.mppOverride, '--mpp-override') } : {}),
+        minTissueFraction: tiling.minTissueFraction,
+        maskDownsample: tiling.thumbnailDownsample,
+        ...(tiling.maxCandidates !== undefined ? { maxCandidates: tiling.maxCandidates } : {}),
+        seed: tiling.seed,
+        writePatches: tiling.writePatches,
+      });
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+    });
+
   const store = program.command('store').description('Object store utilities.');
   store
     .command('init')
@@ -121,6 +168,63 @@ export function buildProgram(): Command {
   return program;
 }
 
+interface TileFlags {
+  out: string;
+  patchSize?: string;
+  level?: string;
+  mpp?: string;
+  mppOverride?: string;
+  minTissue?: string;
+  max?: string;
+  seed?: string;
+  writePatches?: boolean;
+}
+
+function number(value: string, flag: string, integer = false): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || (integer && !Number.isInteger(parsed))) {
+    throw new ExitError(
+      exitCodes.usage,
+      `${flag} takes ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return parsed;
+}
+
+/** Flags override the config's tile section; the result is validated by the same schema. */
+function tileFlagsToConfig(flags: TileFlags): Partial<PathgenConfig['tile']> {
+  const tile: Record<string, unknown> = {};
+  if (flags.patchSize !== undefined) tile.patchSize = number(flags.patchSize, '--patch-size', true);
+  if (flags.level !== undefined) tile.level = number(flags.level, '--level', true);
+  if (flags.mpp !== undefined) tile.targetMpp = number(flags.mpp, '--mpp');
+  if (flags.minTissue !== undefined) tile.minTissueFraction = number(flags.minTissue, '--min-tissue');
+  if (flags.max !== undefined) tile.maxCandidates = number(flags.max, '--max', true);
+  if (flags.seed !== undefined) tile.seed = number(flags.seed, '--seed', true);
+  if (flags.writePatches) tile.writePatches = true;
+  const result = loadConfig({ env: {}, overrides: { tile } });
+  if (!result.ok) throw new ExitError(exitCodes.usage, formatConfigIssues(result.issues));
+  return Object.fromEntries(
+    Object.keys(tile).map((key) => [key, result.config.tile[key as keyof PathgenConfig['tile']]]),
+  );
+}
+
+/** The local commands read files on this machine; store keys are for workers. */
+async function localSlidePath(reference: string): Promise<string> {
+  const file = reference.startsWith('file://') ? fileURLToPath(reference) : path.resolve(reference);
+  await assertSlideFileExists(file);
+  return file;
+}
+
+// Typed failures of the input itself: exit 3 with the reason, never a stack trace.
+const inputFailureCodes = new Set([
+  'SlideUnreadable',
+  'UnsupportedFormat',
+  'NoTissue',
+  'MissingResolution',
+  'SlideNotFound',
+  'BadSlideReference',
+]);
+
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -138,8 +242,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode;
     }
     if (isPathgenError(error)) {
-      process.stderr.write(`pathgen: ${error.code}: ${error.message}\n`);
-      return exitCodes.failed;
+      process.stderr.write(`pathgen: ${error.code}: ${error.message.split('\n')[0]}\n`);
+      return inputFailureCodes.has(error.code) ? exitCodes.badInput : exitCodes.failed;
     }
     process.stderr.write(
       `pathgen: unexpected error: ${errorMessage(error)}\n${error instanceof Error ? (error.stack ?? '') : ''}\n`,

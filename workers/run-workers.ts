@@ -1,4 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
+import path from 'node:path';
 import { createActivities } from '../activities/index.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { QueueRole } from '../workflows/task-queues.js';
@@ -25,7 +26,12 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
   const { config, roles, store } = options;
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {
-    const activities = createActivities({ store, pathgenVersion });
+    const activities = createActivities({
+      store,
+      pathgenVersion,
+      slideCacheDir: path.resolve(config.slideCache.dir),
+      slideCacheMaxBytes: config.slideCache.maxGiB * 2 ** 30,
+    });
     const workers = await Promise.all(
       roles.map((role) =>
         Worker.create({
@@ -35,6 +41,8 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
           activities: activities[role],
           maxConcurrentActivityTaskExecutions: config.workers[role].maxConcurrentActivities,
           shutdownGraceTime: `${config.workers[role].shutdownGraceSeconds}s`,
+          maxHeartbeatThrottleInterval: `${config.workers[role].heartbeatThrottleSeconds}s`,
+          defaultHeartbeatThrottleInterval: `${config.workers[role].heartbeatThrottleSeconds}s`,
           ...(role === 'cpu'
             ? {
                 workflowsPath: workflowsEntry(),

@@ -1,2 +1,3 @@
 // Every workflow the pathgen worker hosts. The worker bundles this file; keep it free of side effects.
 export { pathgenDiagnostic } from './diagnostic.js';
+export { pathgenTile } from './tile.js';

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PathgenError } from '../errors.js';
@@ -41,4 +42,10 @@ export function parseSlideReference(reference: string, store: ObjectStore): Slid
     return { kind: 'local', path: path.resolve(ref) };
   }
   return { kind: 'store', key: ref };
+}
+
+/** A missing file is its own failure: unlike a corrupt one, it is fixed by putting the file back. */
+export async function assertSlideFileExists(file: string): Promise<void> {
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) throw new PathgenError('SlideNotFound', `no slide file at ${file}`, { path: file });
 }

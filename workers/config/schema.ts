@@ -53,6 +53,8 @@ const queueWorker = z.strictObject({
   maxConcurrentActivities: z.number().int().positive(),
   /** Seconds in-flight activities get to finish after SIGINT/SIGTERM before they are cancelled. */
   shutdownGraceSeconds: z.number().nonnegative().default(30),
+  /** Heartbeats reach the server (and the UI, and a retry's resume point) at most this often. */
+  heartbeatThrottleSeconds: z.number().positive().default(10),
 });
 
 const workers = z.strictObject({
@@ -70,13 +72,40 @@ const workers = z.strictObject({
     .prefault({}),
 });
 
+// The tile stage's defaults (PathGen's: 672 px patches at level 0, a 32x thumbnail, cells more
+// than half tissue). Part of a tiling result's identity: changing any of them tiles anew.
+const tile = z.strictObject({
+  patchSize: z.number().int().min(16).max(8192).default(672),
+  /** Pyramid level to read patches at; ignored when targetMpp is set. */
+  level: z.number().int().nonnegative().default(0),
+  /** Microns per pixel of the patches; the best level is read and scaled to it. */
+  targetMpp: z.number().positive().optional(),
+  minTissueFraction: z.number().min(0).max(1).default(0.5),
+  /** Level-0 pixels per tissue-mask pixel. */
+  thumbnailDownsample: z.number().int().min(2).max(256).default(32),
+  /** Keep at most this many candidates per slide, drawn with `seed`. */
+  maxCandidates: z.number().int().positive().optional(),
+  seed: z.number().int().default(0),
+  /** Also write every candidate patch as a lossless PNG to the store. */
+  writePatches: z.boolean().default(false),
+});
+
+// Machine-local: where workers stage slides from the store and cache vips conversions.
+const slideCache = z.strictObject({
+  dir: nonEmpty.default('.pathgen/cache'),
+  maxGiB: z.number().positive().default(100),
+});
+
 export const PathgenConfig = z.strictObject({
   temporal: temporal.prefault({}),
   taskQueues: taskQueues.prefault({}),
   storage: storage.default({ kind: 'fs', root: '.pathgen/store' }),
   workers: workers.prefault({}),
+  tile: tile.prefault({}),
+  slideCache: slideCache.prefault({}),
 });
 
 export type PathgenConfig = z.infer<typeof PathgenConfig>;
 export type StorageConfig = PathgenConfig['storage'];
 export type TemporalConfig = PathgenConfig['temporal'];
+export type TileConfig = PathgenConfig['tile'];
