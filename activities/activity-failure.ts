@@ -12,13 +12,12 @@ const nonRetryable = new Set<string>(nonRetryableFailureTypes);
 export function toActivityFailure(error: unknown): unknown {
   if (error instanceof ApplicationFailure) return error;
   if (isPathgenError(error)) {
-    const typed = error;
     return ApplicationFailure.create({
-      type: typed.code,
-      message: typed.message,
-      nonRetryable: nonRetryable.has(typed.code),
-      details: [typed.details],
-      cause: typed,
+      type: error.code,
+      message: error.message,
+      nonRetryable: nonRetryable.has(error.code),
+      details: [error.details],
+      cause: error,
     });
   }
   return error;
