@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { LogLevel } from '@temporalio/worker';
 import { errorMessage, isPathgenError } from '../activities/errors.js';
 import { S3ObjectStore } from '../activities/store/s3-store.js';
+import { slideFailureTypes } from '../workflows/failure-types.js';
 import { queueRoles } from '../workflows/task-queues.js';
 import type { QueueRole } from '../workflows/task-queues.js';
 import { formatConfigIssues, loadConfig } from './config/load-config.js';
@@ -216,14 +217,7 @@ async function localSlidePath(reference: string): Promise<string> {
 }
 
 // Typed failures of the input itself: exit 3 with the reason, never a stack trace.
-const inputFailureCodes = new Set([
-  'SlideUnreadable',
-  'UnsupportedFormat',
-  'NoTissue',
-  'MissingResolution',
-  'SlideNotFound',
-  'BadSlideReference',
-]);
+const inputFailureCodes = new Set<string>(slideFailureTypes);
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();

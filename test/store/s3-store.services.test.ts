@@ -1,27 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { S3ObjectStore } from '../../activities/store/s3-store.js';
 import { isStoreError } from '../../activities/store/store-errors.js';
 import { describeStoreContract } from './store-contract.js';
+import { newMinioStore } from '../helpers/minio-store.js';
 
 const minio = inject('minio');
 
-async function newStore(prefix = ''): Promise<S3ObjectStore> {
-  const store = new S3ObjectStore({
-    endpoint: minio.endpoint,
-    port: minio.port,
-    useSSL: false,
-    bucket: `pathgen-test-${randomUUID().slice(0, 8)}`,
-    accessKey: minio.accessKey,
-    secretKey: minio.secretKey,
-    prefix,
-  });
-  await store.ensureBucket();
-  return store;
-}
-
-describeStoreContract('S3 on a real MinIO', () => newStore());
-describeStoreContract('S3 on a real MinIO, with a key prefix', () => newStore('deployments/lab-a'));
+describeStoreContract('S3 on a real MinIO', () => newMinioStore('store'));
+describeStoreContract('S3 on a real MinIO, with a key prefix', () => newMinioStore('store', 'deployments/lab-a'));
 
 describe('S3ObjectStore errors', () => {
   it('maps wrong credentials to Denied', async () => {

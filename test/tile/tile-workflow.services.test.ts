@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listAll } from '../../activities/store/object-store.js';
 import type { ObjectStore } from '../../activities/store/object-store.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
-import { S3ObjectStore } from '../../activities/store/s3-store.js';
+import type { S3ObjectStore } from '../../activities/store/s3-store.js';
+import { newMinioStore } from '../helpers/minio-store.js';
 import type { TileSlideInput, TilingOptions } from '../../activities/tile.js';
 import { loadConfig } from '../../workers/config/load-config.js';
 import type { PathgenConfig } from '../../workers/config/schema.js';
@@ -27,17 +28,12 @@ const tiling: TilingOptions = {
   writePatches: false,
 };
 
-function configFor(
-  queues: PathgenConfig['taskQueues'],
-  storage: Record<string, unknown>,
-  cacheDir: string,
-): PathgenConfig {
+function configFor(queues: PathgenConfig['taskQueues'], cacheDir: string): PathgenConfig {
   const result = loadConfig({
     env: {},
     overrides: {
       temporal: { address: inject('temporalAddress') },
       taskQueues: queues,
-      storage,
       slideCache: { dir: cacheDir, maxGiB: 1 },
       workers: { cpu: { shutdownGraceSeconds: 1 } },
     },
@@ -48,28 +44,17 @@ function configFor(
 
 describe('pathgenTile on a real Temporal server', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-tile-wf-'));
-  const minio = inject('minio');
   const queues = uniqueQueues('tile');
-  const s3 = new S3ObjectStore({
-    endpoint: minio.endpoint,
-    port: minio.port,
-    useSSL: false,
-    bucket: `pathgen-tile-${randomUUID().slice(0, 8)}`,
-    accessKey: minio.accessKey,
-    secretKey: minio.secretKey,
-  });
+  let s3: S3ObjectStore;
   let stop!: () => void;
   let workers: Promise<void>;
   let slidePath: string;
 
   beforeAll(async () => {
-    await s3.ensureBucket();
+    s3 = await newMinioStore('tile');
     slidePath = (await writeSyntheticSvs(path.join(dir, 'slide.svs'), { width: 6000, height: 4000, seed: 7 })).path;
-    const config = configFor(
-      queues,
-      { kind: 's3', endpoint: minio.endpoint, port: minio.port, useSSL: false, bucket: s3.description.slice(5, -1) },
-      path.join(dir, 'cache'),
-    );
+    // The MinIO store is handed to the workers directly; the config's own storage is not used.
+    const config = configFor(queues, path.join(dir, 'cache'));
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     workers = runWorkers({ config, roles: ['cpu'], store: s3, until: stopped });
   });
