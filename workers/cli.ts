@@ -14,6 +14,8 @@ import { installRuntime } from './install-runtime.js';
 import { pathgenVersion } from './package-info.js';
 import { runWorkers } from './run-workers.js';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { ClipTokenizer } from '../activities/clip/clip-tokenizer.js';
 import { fileURLToPath } from 'node:url';
 import { inspectSlide, tileSlideToDirectory } from '../activities/wsi/tile-slide-locally.js';
 import { assertSlideFileExists } from '../activities/staging/slide-reference.js';
@@ -149,6 +151,27 @@ export function buildProgram(): Command {
         writePatches: tiling.writePatches,
       });
       process.stdout.write(`${JSON.stringify(summary)}\n`);
+    });
+
+  const clip = program.command('clip').description('CLIP utilities for debugging models and prompts.');
+  clip
+    .command('tokenize')
+    .description('Read lines from stdin; print one JSON array of token ids per line, as open_clip.tokenize does.')
+    .requiredOption('--vocab <file>', "open_clip's bpe_simple_vocab_16e6.txt.gz, or a Hugging Face tokenizer.json")
+    .option('--context <n>', 'context length (padding and truncation)', '77')
+    .option('--unpadded', "print each line's ids without padding or truncation (start and end tokens included)")
+    .action(async (options: { vocab: string; context: string; unpadded?: boolean }) => {
+      const contextLength = number(options.context, '--context', true);
+      const tokenizer = options.vocab.endsWith('.json')
+        ? await ClipTokenizer.fromHuggingFaceJson(options.vocab, { contextLength })
+        : await ClipTokenizer.fromBpeFile(options.vocab, { contextLength });
+      const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      for await (const line of lines) {
+        const ids = options.unpadded
+          ? [tokenizer.startTokenId, ...tokenizer.encode(line), tokenizer.endTokenId]
+          : Array.from(tokenizer.tokenize([line]).ids);
+        process.stdout.write(`${JSON.stringify(ids)}\n`);
+      }
     });
 
   const store = program.command('store').description('Object store utilities.');
