@@ -1,0 +1,117 @@
+import type { RandomAccessFile } from './random-access-file.js';
+import { slideUnreadable } from './slide-errors.js';
+import {
+  assertRegionArguments,
+  type AssociatedImageInfo,
+  type Microns,
+  type SlideFormat,
+  type SlideLevel,
+  type SlideReader,
+} from './slide-reader.js';
+import { TileCache } from './tile-cache.js';
+import { createTileDecoder } from './tile-decoders.js';
+import { assertTilesInsideFile, type TiffImage } from './tiff-image.js';
+import { TiledImageRegion, type RegionRead, type RgbImage } from './tiled-image-region.js';
+
+/** What a format module decides about a TIFF: which images are levels and which are associated. */
+export interface TiffSlideLayout {
+  format: SlideFormat;
+  vendor: string;
+  levels: { image: TiffImage; downsample: number }[];
+  associated: { name: string; image: TiffImage }[];
+  mpp: Microns | null;
+  objectivePower: number | null;
+}
+
+export interface TiffSlideReaderOptions {
+  tileCacheBytes: number;
+  /** Pixel bound for associated images, which are not slide levels and get a real limit. */
+  maxAssociatedPixels: number;
+  /** For a converted slide, the path of the original (the file read is the converted copy). */
+  sourcePath?: string;
+}
+
+export function createTiffSlideReader(
+  file: RandomAccessFile,
+  layout: TiffSlideLayout,
+  options: TiffSlideReaderOptions,
+): SlideReader {
+  const path = file.path;
+  if (layout.levels.length === 0) throw slideUnreadable(path, 'no image in the file can serve as a slide level');
+  const cache = new TileCache(options.tileCacheBytes);
+  const levelRegions = layout.levels.map(({ image }, index) => {
+    assertTilesInsideFile(path, image, file.size);
+    return new TiledImageRegion(
+      file,
+      image,
+      createTileDecoder(path, image, { limitInputPixels: false }),
+      cache,
+      `level${index}`,
+    );
+  });
+  const associatedRegions = new Map<string, TiledImageRegion>();
+  for (const { name, image } of layout.associated) {
+    assertTilesInsideFile(path, image, file.size);
+    const decoder = createTileDecoder(path, image, { limitInputPixels: options.maxAssociatedPixels });
+    associatedRegions.set(name, new TiledImageRegion(file, image, decoder, cache, `associated:${name}`));
+  }
+
+  const levels: SlideLevel[] = layout.levels.map(({ image, downsample }) => {
+    const level: SlideLevel = {
+      width: image.width,
+      height: image.height,
+      downsample,
+      tileWidth: image.tileWidth,
+      tileHeight: image.tileHeight,
+      page: image.page,
+    };
+    if (image.subIfd !== undefined) level.subIfd = image.subIfd;
+    return level;
+  });
+  const associatedImages: AssociatedImageInfo[] = layout.associated.map(({ name, image }) => ({
+    name,
+    width: image.width,
+    height: image.height,
+  }));
+
+  const reader: SlideReader = {
+    path: options.sourcePath ?? path,
+    format: layout.format,
+    vendor: layout.vendor,
+    levels,
+    mpp: layout.mpp,
+    objectivePower: layout.objectivePower,
+    associatedImages,
+    async read(level: number, x: number, y: number, width: number, height: number): Promise<RegionRead> {
+      assertRegionArguments(reader, level, x, y, width, height);
+      const downsample = levels[level]!.downsample;
+      // Level coordinates of a level-0 point; OpenSlide interpolates the sub-pixel remainder at
+      // levels with non-integer downsamples, we take the nearest pixel.
+      const levelX = level === 0 ? x : Math.round(x / downsample);
+      const levelY = level === 0 ? y : Math.round(y / downsample);
+      return levelRegions[level]!.read(levelX, levelY, width, height);
+    },
+    async readAssociatedImage(name: string): Promise<RgbImage> {
+      const region = associatedRegions.get(name);
+      if (!region)
+        throw new RangeError(
+          `slide has no associated image "${name}"; it has ${[...associatedRegions.keys()].join(', ') || 'none'}`,
+        );
+      const { width, height } = region.image;
+      if (width * height > options.maxAssociatedPixels) {
+        throw slideUnreadable(
+          path,
+          `associated image "${name}" is ${width}×${height}, larger than the ${options.maxAssociatedPixels}-pixel limit`,
+        );
+      }
+      const { data } = await region.read(0, 0, width, height);
+      return { data, width, height };
+    },
+    async close(): Promise<void> {
+      cache.clear();
+      await file.close();
+    },
+  };
+  if (options.sourcePath !== undefined) Object.assign(reader, { convertedPath: path });
+  return reader;
+}
