@@ -4,7 +4,8 @@
 // dir, times tissue detection and planning, then times random 672 × 672 level-0 reads of tissue
 // tissue with our reader and, on the same coordinates in the same run, with OpenSlide's Python
 // read_region (only the reads are timed). Environment knobs: BENCH_WIDTH, BENCH_HEIGHT, BENCH_READS,
-// BENCH_SEED, BENCH_JPEG=rgb|ycbcr, BENCH_KEEP=1 (keep the slide), PATHGEN_PYTHON (a python3 with openslide).
+// BENCH_SEED, BENCH_JPEG=rgb|ycbcr, BENCH_KEEP=1 (keep the slide), PATHGEN_PYTHON (a python3 with openslide),
+// BENCH_SLIDE=/path/to/slide.svs (measure an existing slide, e.g. a real one, instead of writing one).
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,19 +49,24 @@ if (process.argv[2] === '--write-slide') {
 
 const dir = await mkdtemp(join(tmpdir(), 'pathgen-bench-'));
 try {
-  const path = join(dir, 'bench.svs');
+  const given = process.env.BENCH_SLIDE;
+  const path = given ?? join(dir, 'bench.svs');
   let started = performance.now();
-  const writer = await runCommand(process.execPath, [
-    ...process.execArgv,
-    fileURLToPath(import.meta.url),
-    '--write-slide',
-    path,
-  ]);
-  if (writer.code !== 0) throw new Error(`writing the benchmark slide failed: ${writer.stderr}`);
-  const size = (await stat(path)).size;
-  console.log(
-    `slide: ${width} × ${height} Aperio layout, 240 px JPEG ${jpegColour === 'rgb' ? 'RGB' : 'YCbCr 4:4:4'} tiles, ${(size / 1e6).toFixed(0)} MB, written in ${seconds(performance.now() - started)}`,
-  );
+  if (given) {
+    console.log(`slide: ${given}, ${((await stat(given)).size / 1e6).toFixed(0)} MB`);
+  } else {
+    const writer = await runCommand(process.execPath, [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--write-slide',
+      path,
+    ]);
+    if (writer.code !== 0) throw new Error(`writing the benchmark slide failed: ${writer.stderr}`);
+    const size = (await stat(path)).size;
+    console.log(
+      `slide: ${width} × ${height} Aperio layout, 240 px JPEG ${jpegColour === 'rgb' ? 'RGB' : 'YCbCr 4:4:4'} tiles, ${(size / 1e6).toFixed(0)} MB, written in ${seconds(performance.now() - started)}`,
+    );
+  }
 
   const reader = await openSlide(path);
   started = performance.now();
