@@ -1,17 +1,10 @@
 // A procedural stand-in for an H&E slide: a few pink-purple tissue blobs with wavy outlines on a
 // white glass background, optional dust specks and a black scanner border that are not tissue.
 // Everything derives from the seed, and the blob geometry is the ground truth tests compare with.
+import { seededRandom } from '../../activities/wsi/patch-grid.js';
 
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same generator the patch grid samples with: one implementation of mulberry32 in the project.
+export const mulberry32 = seededRandom;
 
 function hash3(x: number, y: number, seed: number): number {
   let h = Math.imul(x | 0, 0x27d4eb2d) ^ Math.imul(y | 0, 0x165667b1) ^ Math.imul(seed | 0, 0x9e3779b1);
