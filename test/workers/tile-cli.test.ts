@@ -71,6 +71,7 @@ describe('pathgen inspect and tile', () => {
       path.join(dir, 'absent.svs'),
       path.join(fixtures, 'unopenable.tiff'),
     ];
+    expect(existsSync(cases[cases.length - 1]!), 'the shared fixture unopenable.tiff').toBe(true);
     for (const file of cases) {
       const out = path.join(dir, `out-${path.basename(file)}`);
       const started = Date.now();
