@@ -5,6 +5,7 @@ import { withTypedFailures } from './activity-failure.js';
 import { PathgenError } from './errors.js';
 import { stageFromStore } from './staging/slide-cache.js';
 import { assertSlideFileExists, parseSlideReference } from './staging/slide-reference.js';
+import type { SlideLocation } from './staging/slide-reference.js';
 import type { ObjectStore } from './store/object-store.js';
 import { candidatesJsonl, planRecord, planSlide } from './wsi/tile-slide-locally.js';
 import type { PlanOptions } from './wsi/tile-slide-locally.js';
@@ -89,21 +90,7 @@ async function tileSlide(deps: TileDeps, input: TileSlideInput): Promise<TileSli
   const done = await deps.store.head(keys.result);
   if (done) return { ...(JSON.parse((await deps.store.get(keys.result)).toString()) as TileSlideResult), reused: true };
 
-  const location = parseSlideReference(input.slide, deps.store);
-  let localPath: string;
-  if (location.kind === 'local') {
-    await assertSlideFileExists(location.path);
-    localPath = location.path;
-  } else {
-    const staged = await stageFromStore(location.key, {
-      store: deps.store,
-      dir: path.join(deps.slideCacheDir, 'slides'),
-      maxBytes: deps.slideCacheMaxBytes,
-      signal,
-      onProgress: (bytes, total) => context.heartbeat({ phase: 'staging', bytes, total } satisfies TileHeartbeat),
-    });
-    localPath = staged.path;
-  }
+  const localPath = await localSlidePath(deps, parseSlideReference(input.slide, deps.store), signal);
 
   // Opening may convert the slide with vips first (formats sharp cannot decode): minutes, once.
   const reader = await whileHeartbeating({ phase: 'opening' }, () =>
@@ -170,6 +157,27 @@ async function writePatchesResumably(
     onProgress: (next, total) => context.heartbeat({ phase: 'patches', next, total } satisfies TileHeartbeat),
   });
   return candidates.length;
+}
+
+/** A file this machine can open: the slide itself when it is local (or in an fs store), else a staged copy. */
+async function localSlidePath(deps: TileDeps, location: SlideLocation, signal: AbortSignal): Promise<string> {
+  if (location.kind === 'local') return checkedFile(location.path);
+  const inStore = deps.store.localFile?.(location.key);
+  if (inStore !== undefined) return checkedFile(inStore);
+  const context = Context.current();
+  const staged = await stageFromStore(location.key, {
+    store: deps.store,
+    dir: path.join(deps.slideCacheDir, 'slides'),
+    maxBytes: deps.slideCacheMaxBytes,
+    signal,
+    onProgress: (bytes, total) => context.heartbeat({ phase: 'staging', bytes, total } satisfies TileHeartbeat),
+  });
+  return staged.path;
+}
+
+async function checkedFile(file: string): Promise<string> {
+  await assertSlideFileExists(file);
+  return file;
 }
 
 async function whileHeartbeating<T>(details: TileHeartbeat, work: () => Promise<T>): Promise<T> {

@@ -115,8 +115,11 @@ export class FsObjectStore implements ObjectStore {
     return pathToFileURL(target).href;
   }
 
-  /** Absolute path of a key's file. Other modules use it to hand files to native readers. */
-  pathOf(key: string): string {
+  localFile(key: string): string {
+    return this.pathOf(key);
+  }
+
+  private pathOf(key: string): string {
     assertValidKey(key);
     if (key.split('/')[0] === TEMP_DIR) {
       throw new StoreError('InvalidKey', `keys may not start with ${TEMP_DIR}/`, { key });

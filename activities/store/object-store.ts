@@ -51,6 +51,8 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** A URL a person or another process can read the object from (file:// or presigned http(s)://). */
   readUrl(key: string, expirySeconds?: number): Promise<string>;
+  /** Stores whose objects are files on this machine say where, so readers need no local copy. */
+  localFile?(key: string): string;
 }
 
 /** Every object under a prefix, page after page, without holding the whole listing in memory. */
