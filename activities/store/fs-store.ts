@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './object-store.js';
+import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutResult } from './object-store.js';
 import { StoreError, assertValidKey, assertValidPrefix } from './store-errors.js';
 
 export interface FsStoreOptions {
@@ -26,7 +26,7 @@ export class FsObjectStore implements ObjectStore {
     this.description = `fs:${this.root}`;
   }
 
-  async put(key: string, body: Uint8Array | Readable, _options?: { contentType?: string }): Promise<ObjectInfo> {
+  async put(key: string, body: Uint8Array | Readable, _options?: { contentType?: string }): Promise<PutResult> {
     const target = this.pathOf(key);
     const temp = await this.writeTemp(body);
     try {
@@ -36,7 +36,8 @@ export class FsObjectStore implements ObjectStore {
       await rm(temp, { force: true });
       throw mapFsError(error, key);
     }
-    return this.infoOf(key, target);
+    const { size } = await this.infoOf(key, target);
+    return { key, size };
   }
 
   async putIfAbsent(key: string, body: Uint8Array, _options?: { contentType?: string }): Promise<boolean> {

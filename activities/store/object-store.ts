@@ -11,6 +11,13 @@ export interface ObjectInfo {
   etag?: string;
 }
 
+/** What a write reports: enough to log or check it, without another round trip to the store. */
+export interface PutResult {
+  key: string;
+  size: number;
+  etag?: string;
+}
+
 export interface ListPage {
   objects: ObjectInfo[];
   /** Pass back as `startAfter` to get the next page; undefined when the listing is complete. */
@@ -34,7 +41,7 @@ export interface ObjectStore {
   /** Human-readable location, e.g. "fs:/data/store" or "s3://bucket". */
   readonly description: string;
 
-  put(key: string, body: Uint8Array | Readable, options?: { contentType?: string }): Promise<ObjectInfo>;
+  put(key: string, body: Uint8Array | Readable, options?: { contentType?: string }): Promise<PutResult>;
   /**
    * Creates the object only if no object has that key. Exactly one of several concurrent callers
    * gets `true`; the others get `false` and the object keeps the winner's bytes.

@@ -1,6 +1,7 @@
 import { Client, S3Error } from 'minio';
+import { Transform, pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './object-store.js';
+import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutResult } from './object-store.js';
 import { StoreError, assertValidKey, assertValidPrefix } from './store-errors.js';
 
 export interface S3StoreOptions {
@@ -49,12 +50,22 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  async put(key: string, body: Uint8Array | Readable, options?: { contentType?: string }): Promise<ObjectInfo> {
+  async put(key: string, body: Uint8Array | Readable, options?: { contentType?: string }): Promise<PutResult> {
     const name = this.nameOf(key);
-    await this.call(key, () => this.client.putObject(this.bucket, name, toBody(body), undefined, contentType(options)));
-    const info = await this.head(key);
-    if (!info) throw new StoreError('Unavailable', `object ${key} vanished right after it was written`, { key });
-    return info;
+    // Count a stream's bytes on the way through, so the result needs no HEAD request afterwards.
+    let size = body instanceof Uint8Array ? body.byteLength : 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    // pipeline() destroys the counter when the source fails, so the upload fails too instead of hanging.
+    const upload = body instanceof Uint8Array ? toBody(body) : pipeline(body, counter, () => undefined);
+    const uploaded = await this.call(key, () =>
+      this.client.putObject(this.bucket, name, upload, undefined, contentType(options)),
+    );
+    return { key, size, etag: uploaded.etag };
   }
 
   async putIfAbsent(key: string, body: Uint8Array, options?: { contentType?: string }): Promise<boolean> {
@@ -154,8 +165,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
-function toBody(body: Uint8Array | Readable): Buffer | Readable {
-  return body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : body;
+function toBody(body: Uint8Array): Buffer {
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 function contentType(options?: { contentType?: string }): Record<string, string> {

@@ -26,7 +26,8 @@ export function describeStoreContract(name: string, openStore: () => Promise<Obj
       const store = await openStore();
       const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 0);
       for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
-      await store.put('big/object.bin', Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]));
+      const written = await store.put('big/object.bin', Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]));
+      expect(written).toMatchObject({ key: 'big/object.bin', size: bytes.length });
       expect((await store.head('big/object.bin'))?.size).toBe(bytes.length);
       const range = await readAll(await store.getStream('big/object.bin', { start: 1_000_000, end: 1_000_099 }));
       expect(range.equals(bytes.subarray(1_000_000, 1_000_100))).toBe(true);
