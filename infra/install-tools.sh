@@ -2,7 +2,7 @@
 # Installs the real services and system packages pathgen needs, at pinned versions, into .tools/bin
 # (gitignored). Idempotent: what is already there at the pinned version is skipped.
 #
-#   infra/install-tools.sh            Temporal CLI, MinIO, Debian packages (vips, OpenSlide)
+#   infra/install-tools.sh            Temporal CLI, MinIO, Debian packages (vips, OpenSlide, PIL)
 #   infra/install-tools.sh --no-apt   skip the Debian packages (e.g. no root)
 set -euo pipefail
 
@@ -62,6 +62,8 @@ if [ "$with_apt" = 1 ]; then
   command -v vips >/dev/null || missing+=(libvips-tools)
   command -v openslide-show-properties >/dev/null || missing+=(openslide-tools)
   /usr/bin/python3 -c 'import openslide' 2>/dev/null || missing+=(python3-openslide)
+  # PIL is the reference the CLIP preprocessing tests compare our resize with.
+  /usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     sudo_cmd=""
@@ -69,7 +71,7 @@ if [ "$with_apt" = 1 ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    say "Debian packages present: vips, openslide-tools, python3-openslide"
+    say "Debian packages present: vips, openslide-tools, python3-openslide, python3-pil"
   fi
 fi
 
