@@ -2,7 +2,7 @@
 # Installs the real services and system packages pathgen needs, at pinned versions, into .tools/bin
 # (gitignored). Idempotent: what is already there at the pinned version is skipped.
 #
-#   infra/install-tools.sh            Temporal CLI, MinIO, Debian packages (vips, OpenSlide, PIL)
+#   infra/install-tools.sh            Temporal CLI, MinIO, CLIP's BPE vocabulary, Debian packages (vips, OpenSlide, PIL)
 #   infra/install-tools.sh --no-apt   skip the Debian packages (e.g. no root)
 set -euo pipefail
 
@@ -56,6 +56,30 @@ if [ -n "$existing_temporal" ] && [ "$existing_temporal" != "$bin/temporal" ] &&
 fi
 go_install temporal "$TEMPORAL_CLI_MODULE" "$TEMPORAL_CLI_VERSION"
 go_install minio "$MINIO_MODULE" "$MINIO_VERSION"
+
+# CLIP's BPE vocabulary: captions must fit CLIP's 77-token context, counted with the real tokenizer.
+vocab="$root/.tools/clip/bpe_simple_vocab_16e6.txt.gz"
+if [ -f "$vocab" ] && [ "$(sha256sum "$vocab" | cut -d' ' -f1)" = "$CLIP_VOCAB_SHA256" ]; then
+  say "CLIP vocabulary present in .tools/clip"
+else
+  python="$(command -v python3 || echo /usr/bin/python3)"
+  say "fetching CLIP's BPE vocabulary from the open_clip_torch $OPEN_CLIP_VERSION wheel (PyPI, 1.5 MB) ..."
+  wheel_dir="$(mktemp -d)"
+  "$python" -m pip download --quiet --no-deps --only-binary=:all: --dest "$wheel_dir" "open_clip_torch==$OPEN_CLIP_VERSION"
+  mkdir -p "$(dirname "$vocab")"
+  "$python" - "$wheel_dir" "$vocab" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/open_clip_torch-*.whl")[0]
+with zipfile.ZipFile(wheel) as archive, open(sys.argv[2] + ".part", "wb") as out:
+    out.write(archive.read("open_clip/bpe_simple_vocab_16e6.txt.gz"))
+PY
+  rm -rf "$wheel_dir"
+  if [ "$(sha256sum "$vocab.part" | cut -d' ' -f1)" != "$CLIP_VOCAB_SHA256" ]; then
+    say "ERROR: the CLIP vocabulary from open_clip_torch $OPEN_CLIP_VERSION has an unexpected sha256" >&2
+    exit 1
+  fi
+  mv "$vocab.part" "$vocab"
+fi
 
 if [ "$with_apt" = 1 ]; then
   missing=()

@@ -16,6 +16,14 @@ const boolean: Parse = (raw) => {
   return { ok: false, message: `expected true or false, got ${JSON.stringify(raw)}` };
 };
 
+const list: Parse = (raw) => ({
+  ok: true,
+  value: raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+});
+
 export const envOverrides: readonly { name: string; path: readonly string[]; parse: Parse; about: string }[] = [
   {
     name: 'PATHGEN_TEMPORAL_ADDRESS',
@@ -52,5 +60,12 @@ export const envOverrides: readonly { name: string; path: readonly string[]; par
     path: ['workers', 'agents', 'maxConcurrentActivities'],
     parse: integer,
     about: 'agent activities at once',
+  },
+  { name: 'PATHGEN_CLIP_MODEL', path: ['select', 'model'], parse: text, about: 'CLIP model directory or store prefix' },
+  {
+    name: 'PATHGEN_CLIP_PROVIDERS',
+    path: ['select', 'executionProviders'],
+    parse: list,
+    about: 'ONNX Runtime providers, e.g. `cuda,cpu`',
   },
 ];

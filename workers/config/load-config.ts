@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { applyAgentEnvShortcuts } from './agents-schema.js';
 import { envOverrides } from './env-overrides.js';
 import { PathgenConfig } from './schema.js';
 
@@ -36,6 +37,10 @@ export function loadConfig(options: LoadConfigOptions = {}): ConfigResult {
     if (!file.ok) return { ok: false, issues: [file.issue] };
     raw = file.value;
   }
+  // PATHGEN_AGENT_* fill every agent's unset fields: below the file's per-agent settings, unlike PATHGEN_* overrides.
+  const shortcuts = applyAgentEnvShortcuts(raw.agents, env);
+  if (shortcuts.agents !== undefined) raw = { ...raw, agents: shortcuts.agents };
+  for (const [field, variable] of shortcuts.sources) sources.set(field, variable);
 
   const fromEnv: Record<string, unknown> = {};
   for (const variable of envOverrides) {

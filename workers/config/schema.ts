@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defaultTaskQueues } from '../../workflows/task-queues.js';
+import { AgentsConfig } from './agents-schema.js';
 
 // The one schema for the whole system. Later stages add their sections here. Every object is
 // strict, so a misspelt key is an error rather than a silently ignored setting.
@@ -96,6 +97,38 @@ const slideCache = z.strictObject({
   maxGiB: z.number().positive().default(100),
 });
 
+// The select stage. PathGen's numbers are the defaults; every knob of the method is here.
+const select = z.strictObject({
+  /** A CLIP model directory (local path or store prefix). Absent: model-free selection (the embedded default). */
+  model: nonEmpty.optional(),
+  /** ONNX Runtime execution providers in order of preference; `cuda` falls back to CPU with a warning. */
+  executionProviders: z.array(z.enum(['cpu', 'cuda'])).min(1).default(['cpu']),
+  /** ONNX Runtime threads per session (0: its default, all cores). */
+  intraOpThreads: z.number().int().nonnegative().default(0),
+  /** Patches embedded per session.run; also the checkpoint unit. */
+  batchSize: z.number().int().min(1).max(4096).default(32),
+  topAttributes: z.number().int().nonnegative().default(64),
+  topFindings: z.number().int().nonnegative().default(64),
+  /** Model-free mode: the top N by tissue quality take the two text routes' place. */
+  topQuality: z.number().int().nonnegative().default(128),
+  /** k-means k: ⌈√N⌉ (paper) or ⌈√(1.6·N/128)⌉ (released code); `k` overrides both. */
+  kPolicy: z.enum(['sqrtPatches', 'sqrtBatches']).default('sqrtPatches'),
+  k: z.number().int().positive().optional(),
+  kmeansMaxIterations: z.number().int().positive().default(100),
+  /** Patches sampled from clusters in all: max(perClusterMin, ⌊clusterTarget/k⌋) per cluster. */
+  clusterTarget: z.number().int().nonnegative().default(256),
+  perClusterMin: z.number().int().nonnegative().default(1),
+  /** PathGen draws at random inside a cluster; `nearest` takes those closest to the centroid. */
+  clusterSampling: z.enum(['random', 'nearest']).default('random'),
+  duplicateThreshold: z.number().min(-1).max(1).default(0.88),
+  /** `greedy` drops every later near-duplicate; `probabilistic` drops it with a seeded coin; `off`: none (released code). */
+  duplicateMode: z.enum(['greedy', 'probabilistic', 'off']).default('greedy'),
+  maxPerSlide: z.number().int().positive().default(256),
+  seed: z.number().int().default(0),
+  /** JPEG quality of the selected patches written for the agents and the export. */
+  jpegQuality: z.number().int().min(50).max(100).default(95),
+});
+
 export const PathgenConfig = z.strictObject({
   temporal: temporal.prefault({}),
   taskQueues: taskQueues.prefault({}),
@@ -103,9 +136,18 @@ export const PathgenConfig = z.strictObject({
   workers: workers.prefault({}),
   tile: tile.prefault({}),
   slideCache: slideCache.prefault({}),
+  select: select.prefault({}),
+  agents: AgentsConfig.prefault({}),
+  /**
+   * CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz or a tokenizer.json) for caption token
+   * budgets when no CLIP model is configured; default: the copy infra/install-tools.sh installs.
+   */
+  clipVocabulary: nonEmpty.optional(),
 });
 
 export type PathgenConfig = z.infer<typeof PathgenConfig>;
 export type StorageConfig = PathgenConfig['storage'];
 export type TemporalConfig = PathgenConfig['temporal'];
 export type TileConfig = PathgenConfig['tile'];
+export type SelectConfig = PathgenConfig['select'];
+export type { AgentsConfig };
