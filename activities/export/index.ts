@@ -1,0 +1,41 @@
+// The public surface of dataset export: WebDataset tar shards, the open_clip CSV, the PathGen-1.6M
+// JSON and the dataset card, written as a new version and published by flipping a pointer. Nothing
+// here knows about Temporal.
+
+export {
+  exportDataset,
+  type ExportFormats,
+  type ExportOptions,
+  type ExportResult,
+  type ExportSample,
+} from './export-dataset.js';
+export {
+  deleteUnreferencedVersions,
+  exportPointerFormat,
+  pointerKey,
+  readExportPointer,
+  versionPattern,
+  versionPrefix,
+  type ExportPointer,
+} from './export-pointer.js';
+export { assertSampleKey, compareKeys, sampleKey, sampleKeyPattern } from './sample-key.js';
+export { tarBlockSize, tarEnd, tarFileEntry, tarFileHeader, tarPadding, type TarEntryOptions } from './tar-writer.js';
+export { shardName, shardPattern, WebDatasetShardWriter, type ShardFiles } from './webdataset-shards.js';
+export { openClipCsvHeader, openClipCsvLine, pathgenJsonRecord, type PathgenJsonRecord } from './text-formats.js';
+export {
+  countWords,
+  DatasetStatistics,
+  unknownProject,
+  type DatasetStatisticsSummary,
+  type LengthSummary,
+  type ProjectCount,
+  type TokenSummary,
+} from './dataset-statistics.js';
+export {
+  datasetCardJson,
+  datasetCardMarkdown,
+  type DatasetCardFiles,
+  type DatasetCardInput,
+  type DatasetCardJson,
+} from './dataset-card.js';
+export { forEachBounded, StoreUpload } from './store-upload.js';
