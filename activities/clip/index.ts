@@ -16,3 +16,29 @@ export {
   type TokenizerErrorCode,
 } from './clip-vocabulary.js';
 export { cleanText } from './text-cleaning.js';
+export {
+  loadClipModel,
+  normaliseRows,
+  cachedClipModelCount,
+  type ClipModel,
+  type ClipModelOptions,
+} from './clip-model.js';
+export type { ExecutionProvider, OrtLogLevel } from './clip-session.js';
+export {
+  ClipModelConfig,
+  configFileName,
+  fetchClipModelDirectory,
+  parseConfig,
+  readClipModelDirectory,
+  resolveClipModelDirectory,
+  type ClipModelDirectory,
+  type ClipModelSource,
+  type FetchedModelDirectory,
+  type ModelDirectoryErrorCode,
+} from './model-directory.js';
+export {
+  embedInBatches,
+  type BatchTiming,
+  type EmbeddingPipelineOptions,
+  type EmbeddingPipelineReport,
+} from './embedding-pipeline.js';
