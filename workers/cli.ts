@@ -19,6 +19,10 @@ import { ClipTokenizer } from '../activities/clip/clip-tokenizer.js';
 import { fileURLToPath } from 'node:url';
 import { inspectSlide, tileSlideToDirectory } from '../activities/wsi/tile-slide-locally.js';
 import { assertSlideFileExists } from '../activities/staging/slide-reference.js';
+import { readFile } from 'node:fs/promises';
+import { tcgaProject } from '../activities/tcga/tcga-projects.js';
+import { patchFiles, runAgentsOnFolder } from './agents-on-folder.js';
+import { configuredAgents } from './configured-agents.js';
 
 // Exit codes: 0 success, 1 a check or job failed, 2 bad usage or invalid configuration,
 // 3 a typed input failure (e.g. an unreadable slide).
@@ -174,6 +178,40 @@ export function buildProgram(): Command {
       }
     });
 
+  const agentsCommand = program.command('agents').description('The agent cascade, locally (no Temporal).');
+  agentsCommand
+    .command('run')
+    .description('findings → describe → revise → summarize over a folder of patch images; one JSON per patch in --out.')
+    .requiredOption('--patches <dir>', 'folder of patch images (jpg, png, tif)')
+    .requiredOption('--out <dir>', 'output folder: <patch name>.json per patch')
+    .option('--report <file>', "the slide's pathology report (text), for the findings agent")
+    .option('--project <code>', 'TCGA project, e.g. TCGA-LUAD (names the organ)')
+    .option('--mpp <microns>', 'microns per pixel of the patches (built-in nuclei density)')
+    .action(
+      async (
+        options: { patches: string; out: string; report?: string; project?: string; mpp?: string },
+        command: Command,
+      ) => {
+        const config = configFrom(command);
+        const project = options.project === undefined ? undefined : checkedProject(options.project);
+        const mpp = options.mpp === undefined ? undefined : number(options.mpp, '--mpp');
+        const report = options.report === undefined ? undefined : await readTextFlag(options.report, '--report');
+        await patchFiles(options.patches).catch((error: unknown) => {
+          throw new ExitError(exitCodes.usage, `--patches: ${errorMessage(error)}`);
+        });
+        const agents = await configuredAgents(config, openConfiguredStore(config.storage));
+        const summary = await runAgentsOnFolder({
+          patchesDir: options.patches,
+          outDir: options.out,
+          agents,
+          ...(report !== undefined ? { report } : {}),
+          ...(project !== undefined ? { project } : {}),
+          ...(mpp !== undefined ? { mpp } : {}),
+        });
+        process.stdout.write(`${JSON.stringify(summary)}\n`);
+      },
+    );
+
   const store = program.command('store').description('Object store utilities.');
   store
     .command('init')
@@ -232,6 +270,25 @@ function tileFlagsToConfig(flags: TileFlags): Partial<PathgenConfig['tile']> {
   );
 }
 
+function checkedProject(value: string): string {
+  const project = tcgaProject(value);
+  if (!project) {
+    throw new ExitError(
+      exitCodes.usage,
+      `--project takes a TCGA project code such as TCGA-LUAD; got ${JSON.stringify(value)}`,
+    );
+  }
+  return project.code;
+}
+
+async function readTextFlag(file: string, flag: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ExitError(exitCodes.usage, `${flag}: cannot read ${file}: ${errorMessage(error)}`);
+  }
+}
+
 /** The local commands read files on this machine; store keys are for workers. */
 async function localSlidePath(reference: string): Promise<string> {
   const file = reference.startsWith('file://') ? fileURLToPath(reference) : path.resolve(reference);
@@ -241,6 +298,8 @@ async function localSlidePath(reference: string): Promise<string> {
 
 // Typed failures of the input itself: exit 3 with the reason, never a stack trace.
 const inputFailureCodes = new Set<string>(slideFailureTypes);
+// A setting that cannot work (a wrong model server, a missing key or model): bad configuration.
+const configFailureCodes = new Set<string>(['AgentMisconfigured', 'ModelNotFound', 'ModelInvalid', 'Misconfigured']);
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -260,6 +319,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (isPathgenError(error)) {
       process.stderr.write(`pathgen: ${error.code}: ${error.message.split('\n')[0]}\n`);
+      if (configFailureCodes.has(error.code)) return exitCodes.usage;
       return inputFailureCodes.has(error.code) ? exitCodes.badInput : exitCodes.failed;
     }
     process.stderr.write(

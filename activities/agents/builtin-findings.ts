@@ -90,13 +90,14 @@ export function extractFindings(report: string): string[] {
 
 function fromField(key: string, value: string, found: Finding[]): void {
   const k = key.toLowerCase().replace(/\s+/g, ' ').trim();
-  const v = clean(value.split(';')[0] ?? '');
-  if (!v || /^(?:n\/?a|not applicable|cannot be (?:assessed|determined))\.?$/i.test(v)) return;
   const category = fieldCategories.find(([pattern]) => pattern.test(k))?.[1];
   if (!category) {
-    if (!ignoredFields.test(k)) fromSentence(v, found);
+    // A free-text diagnosis under a specimen heading ("Lung, lobectomy: invasive ..."): every sentence counts.
+    if (!ignoredFields.test(k)) for (const sentence of value.split(/(?<=[.;])\s+/)) fromSentence(sentence, found);
     return;
   }
+  const v = clean(value.split(';')[0] ?? '');
+  if (!v || /^(?:n\/?a|not applicable|cannot be (?:assessed|determined))\.?$/i.test(v)) return;
   if (category === 'type' || (category === 'feature' && /findings/.test(k))) {
     const before = found.length;
     fromSentence(v, found);

@@ -57,6 +57,12 @@ describe('the built-in findings extractor', () => {
     ]);
   });
 
+  it('reads every sentence of a diagnosis written under a specimen heading', () => {
+    expect(
+      extractFindings('Lung, right upper lobe, lobectomy: invasive adenocarcinoma, acinar predominant. Margins negative.'),
+    ).toEqual(['invasive adenocarcinoma, acinar predominant', 'margins free of tumour']);
+  });
+
   it('finds nothing in a report without microscopic findings, and is deterministic', () => {
     expect(
       extractFindings('CLINICAL HISTORY: mass.\nGROSS DESCRIPTION: A 3 cm nodule with carcinoma grossly.'),
