@@ -1,5 +1,9 @@
 import type { QueueRole } from '../workflows/task-queues.js';
+import { createAgentActivities } from './agent-stages.js';
+import type { Agents } from './agents/index.js';
+import type { ClipModel } from './clip/clip-model.js';
 import { createDiagnosticActivities } from './diagnostic.js';
+import { createSelectActivities } from './select.js';
 import type { ObjectStore } from './store/object-store.js';
 import { createTileActivities } from './tile.js';
 
@@ -9,6 +13,10 @@ export interface ActivityDeps {
   /** Machine-local folder for slides staged from the store and vips conversions. */
   slideCacheDir: string;
   slideCacheMaxBytes: number;
+  /** This worker's agents (its model servers), built on first use. */
+  agents: () => Promise<Agents>;
+  /** This worker's CLIP model for a reference, loaded once with its execution providers. */
+  loadClipModel: (model: string, signal: AbortSignal) => Promise<ClipModel>;
 }
 
 /**
@@ -21,7 +29,7 @@ export function createActivities(
   const diagnostic = createDiagnosticActivities(deps);
   return {
     cpu: { ...diagnostic, ...createTileActivities(deps) },
-    gpu: { ...diagnostic },
-    agents: { ...diagnostic },
+    gpu: { ...diagnostic, ...createSelectActivities(deps) },
+    agents: { ...diagnostic, ...createAgentActivities(deps) },
   };
 }

@@ -3,9 +3,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { withTypedFailures } from './activity-failure.js';
 import { PathgenError } from './errors.js';
-import { stageFromStore } from './staging/slide-cache.js';
-import { assertSlideFileExists, parseSlideReference } from './staging/slide-reference.js';
-import type { SlideLocation } from './staging/slide-reference.js';
+import { whileHeartbeating } from './heartbeat.js';
+import { localSlidePath } from './staging/local-slide.js';
 import type { ObjectStore } from './store/object-store.js';
 import { candidatesJsonl, planRecord, planSlide } from './wsi/tile-slide-locally.js';
 import type { PlanOptions } from './wsi/tile-slide-locally.js';
@@ -90,16 +89,22 @@ async function tileSlide(deps: TileDeps, input: TileSlideInput): Promise<TileSli
   const done = await deps.store.head(keys.result);
   if (done) return { ...(JSON.parse((await deps.store.get(keys.result)).toString()) as TileSlideResult), reused: true };
 
-  const localPath = await localSlidePath(deps, parseSlideReference(input.slide, deps.store), signal);
+  const localPath = await localSlidePath(deps, input.slide, signal, (bytes, total) =>
+    context.heartbeat({ phase: 'staging', bytes, total } satisfies TileHeartbeat),
+  );
 
   // Opening may convert the slide with vips first (formats sharp cannot decode): minutes, once.
-  const reader = await whileHeartbeating({ phase: 'opening' }, () =>
-    openSlide(localPath, { conversionCacheDir: path.join(deps.slideCacheDir, 'converted'), signal }),
+  const reader = await whileHeartbeating(
+    () => ({ phase: 'opening' }) satisfies TileHeartbeat,
+    () => openSlide(localPath, { conversionCacheDir: path.join(deps.slideCacheDir, 'converted'), signal }),
   );
   try {
     const planOptions = toPlanOptions(input.tiling);
     // Planning reads the whole thumbnail level: keep telling Temporal this worker is alive.
-    const plan = await whileHeartbeating({ phase: 'planning' }, () => planSlide(reader, planOptions));
+    const plan = await whileHeartbeating(
+      () => ({ phase: 'planning' }) satisfies TileHeartbeat,
+      () => planSlide(reader, planOptions),
+    );
     const candidates = plan.grid.candidates;
     await deps.store.put(keys.candidates, Buffer.from(candidatesJsonl(plan.grid)), {
       contentType: 'application/x-ndjson',
@@ -157,38 +162,6 @@ async function writePatchesResumably(
     onProgress: (next, total) => context.heartbeat({ phase: 'patches', next, total } satisfies TileHeartbeat),
   });
   return candidates.length;
-}
-
-/** A file this machine can open: the slide itself when it is local (or in an fs store), else a staged copy. */
-async function localSlidePath(deps: TileDeps, location: SlideLocation, signal: AbortSignal): Promise<string> {
-  if (location.kind === 'local') return checkedFile(location.path);
-  const inStore = deps.store.localFile?.(location.key);
-  if (inStore !== undefined) return checkedFile(inStore);
-  const context = Context.current();
-  const staged = await stageFromStore(location.key, {
-    store: deps.store,
-    dir: path.join(deps.slideCacheDir, 'slides'),
-    maxBytes: deps.slideCacheMaxBytes,
-    signal,
-    onProgress: (bytes, total) => context.heartbeat({ phase: 'staging', bytes, total } satisfies TileHeartbeat),
-  });
-  return staged.path;
-}
-
-async function checkedFile(file: string): Promise<string> {
-  await assertSlideFileExists(file);
-  return file;
-}
-
-async function whileHeartbeating<T>(details: TileHeartbeat, work: () => Promise<T>): Promise<T> {
-  const context = Context.current();
-  context.heartbeat(details);
-  const timer = setInterval(() => context.heartbeat(details), 5_000);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 function toPlanOptions(tiling: TilingOptions): PlanOptions {

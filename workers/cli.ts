@@ -23,6 +23,9 @@ import { readFile } from 'node:fs/promises';
 import { tcgaProject } from '../activities/tcga/tcga-projects.js';
 import { patchFiles, runAgentsOnFolder } from './agents-on-folder.js';
 import { configuredAgents } from './configured-agents.js';
+import { clipModelLoader } from './configured-clip.js';
+import { selectionOptions } from '../activities/select.js';
+import { selectLocally } from './select-locally.js';
 
 // Exit codes: 0 success, 1 a check or job failed, 2 bad usage or invalid configuration,
 // 3 a typed input failure (e.g. an unreadable slide).
@@ -177,6 +180,60 @@ export function buildProgram(): Command {
         process.stdout.write(`${JSON.stringify(ids)}\n`);
       }
     });
+
+  program
+    .command('select')
+    .description(
+      "Run the select stage locally (no Temporal): embed a slide's candidates, score, cluster, keep representatives.",
+    )
+    .argument('<slide>', 'slide file')
+    .requiredOption('--candidates <file>', "the tile stage's candidates.jsonl (pathgen tile)")
+    .requiredOption('-o, --out <dir>', 'output folder: patches/<x>_<y>.jpg, selection.jsonl, summary.json')
+    .requiredOption('--project <code>', 'TCGA project, e.g. TCGA-LUAD (its attribute prompts)')
+    .option('--model <dir>', 'CLIP model directory (config select.model); without one, model-free selection')
+    .option('--report <file>', "the slide's report: findings become prompts (findings agent from the config)")
+    .option('--seed <n>', 'seed for k-means, cluster draws and the probabilistic duplicate filter')
+    .action(
+      async (
+        slide: string,
+        options: { candidates: string; out: string; project: string; model?: string; report?: string; seed?: string },
+        command: Command,
+      ) => {
+        const config = configFrom(command);
+        const project = checkedProject(options.project);
+        const select = {
+          ...config.select,
+          ...(options.seed !== undefined ? { seed: number(options.seed, '--seed', true) } : {}),
+          ...(options.model !== undefined ? { model: options.model } : {}),
+        };
+        const report = options.report === undefined ? undefined : await readTextFlag(options.report, '--report');
+        const slidePath = await localSlidePath(slide);
+        const findings = report
+          ? (await (await configuredAgents(config, openConfiguredStore(config.storage))).findings(report)).findings
+          : [];
+        const warn = (message: string) => process.stderr.write(`pathgen: warning: ${message}\n`);
+        const model = select.model
+          ? await clipModelLoader({ ...config, select }, openConfiguredStore(config.storage), warn)(select.model)
+          : undefined;
+        try {
+          const summary = await selectLocally({
+            slidePath,
+            candidatesFile: options.candidates,
+            outDir: options.out,
+            project,
+            findings,
+            ...(model ? { model } : {}),
+            selection: selectionOptions(select),
+            batchSize: select.batchSize,
+            jpegQuality: select.jpegQuality,
+            conversionCacheDir: path.join(config.slideCache.dir, 'converted'),
+          });
+          process.stdout.write(`${JSON.stringify(summary)}\n`);
+        } finally {
+          await model?.dispose();
+        }
+      },
+    );
 
   const agentsCommand = program.command('agents').description('The agent cascade, locally (no Temporal).');
   agentsCommand

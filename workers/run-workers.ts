@@ -1,9 +1,12 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Agents } from '../activities/agents/index.js';
 import path from 'node:path';
 import { createActivities } from '../activities/index.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { QueueRole } from '../workflows/task-queues.js';
 import type { PathgenConfig } from './config/schema.js';
+import { configuredAgents } from './configured-agents.js';
+import { clipModelLoader } from './configured-clip.js';
 import { pathgenVersion, workflowsEntry } from './package-info.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 
@@ -26,12 +29,21 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
   const { config, roles, store } = options;
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {
-    const activities = createActivities({
+    const warn = (message: string): void => {
+      Runtime.instance().logger.warn(message);
+    };
+    let agents: Promise<Agents> | undefined;
+    const activitiesDeps = {
       store,
       pathgenVersion,
       slideCacheDir: path.resolve(config.slideCache.dir),
       slideCacheMaxBytes: config.slideCache.maxGiB * 2 ** 30,
-    });
+      agents: () => (agents ??= configuredAgents(config, store, warn)),
+      loadClipModel: clipModelLoader(config, store, warn),
+    };
+    const activities = createActivities(activitiesDeps);
+    // A worker for the agents queue with unusable agent settings (no key, no model) fails now, not per patch.
+    if (roles.includes('agents')) await activitiesDeps.agents();
     const workers = await Promise.all(
       roles.map((role) =>
         Worker.create({

@@ -3,7 +3,8 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openSlide } from './open-slide.js';
 import { OtsuTissueDetector } from './otsu-tissue-detector.js';
-import { planCandidates, type PatchGrid, type PatchGridConfig } from './patch-grid.js';
+import { PathgenError } from '../errors.js';
+import { planCandidates, type PatchCandidate, type PatchGrid, type PatchGridConfig } from './patch-grid.js';
 import { writePatches } from './patch-reading.js';
 import { slideMetadata, type OpenSlideOptions, type SlideMetadata, type SlideReader } from './slide-reader.js';
 import { readSlideThumbnail, type SlideThumbnail } from './slide-thumbnail.js';
@@ -68,6 +69,20 @@ export function planRecord(plan: SlidePlan, options: PlanOptions): Record<string
 
 export function candidatesJsonl(grid: PatchGrid): string {
   return grid.candidates.map((candidate) => JSON.stringify(candidate)).join('\n') + '\n';
+}
+
+/** The inverse of candidatesJsonl; `source` names the file or key in errors. */
+export function parseCandidatesJsonl(text: string, source: string): PatchCandidate[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, index) => {
+      try {
+        return JSON.parse(line) as PatchCandidate;
+      } catch {
+        throw new PathgenError('InvalidInput', `${source} line ${index + 1} is not JSON`, { source, line: index + 1 });
+      }
+    });
 }
 
 export async function inspectSlide(path: string, options: OpenSlideOptions = {}): Promise<SlideMetadata> {

@@ -59,7 +59,9 @@ describe('the built-in findings extractor', () => {
 
   it('reads every sentence of a diagnosis written under a specimen heading', () => {
     expect(
-      extractFindings('Lung, right upper lobe, lobectomy: invasive adenocarcinoma, acinar predominant. Margins negative.'),
+      extractFindings(
+        'Lung, right upper lobe, lobectomy: invasive adenocarcinoma, acinar predominant. Margins negative.',
+      ),
     ).toEqual(['invasive adenocarcinoma, acinar predominant', 'margins free of tumour']);
   });
 

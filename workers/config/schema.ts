@@ -102,7 +102,10 @@ const select = z.strictObject({
   /** A CLIP model directory (local path or store prefix). Absent: model-free selection (the embedded default). */
   model: nonEmpty.optional(),
   /** ONNX Runtime execution providers in order of preference; `cuda` falls back to CPU with a warning. */
-  executionProviders: z.array(z.enum(['cpu', 'cuda'])).min(1).default(['cpu']),
+  executionProviders: z
+    .array(z.enum(['cpu', 'cuda']))
+    .min(1)
+    .default(['cpu']),
   /** ONNX Runtime threads per session (0: its default, all cores). */
   intraOpThreads: z.number().int().nonnegative().default(0),
   /** Patches embedded per session.run; also the checkpoint unit. */
