@@ -27,6 +27,9 @@ export interface PatchRef {
   key: string;
   /** µm per pixel of the patch, for the built-in measurements. */
   mpp?: number;
+  /** Pyramid level and side (level pixels) the patch was read at. */
+  level?: number;
+  size?: number;
 }
 
 export interface FindingsInput {

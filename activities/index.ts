@@ -3,6 +3,9 @@ import { createAgentActivities } from './agent-stages.js';
 import type { Agents } from './agents/index.js';
 import type { ClipModel } from './clip/clip-model.js';
 import { createDiagnosticActivities } from './diagnostic.js';
+import { createExportActivities } from './export-run.js';
+import { createRunActivities } from './run.js';
+import type { RunSettings, RunSettingsOverrides } from './run-settings.js';
 import { createSelectActivities } from './select.js';
 import type { ObjectStore } from './store/object-store.js';
 import { createTileActivities } from './tile.js';
@@ -17,6 +20,10 @@ export interface ActivityDeps {
   agents: () => Promise<Agents>;
   /** This worker's CLIP model for a reference, loaded once with its execution providers. */
   loadClipModel: (model: string, signal: AbortSignal) => Promise<ClipModel>;
+  /** This worker's config with a run's overrides, validated by the config schema. */
+  resolveRunSettings: (overrides: RunSettingsOverrides | undefined) => RunSettings;
+  /** CLIP token count of a caption, for the dataset card (absent: no token figures). */
+  countTokens?: (text: string) => number;
 }
 
 /**
@@ -28,7 +35,12 @@ export function createActivities(
 ): Record<QueueRole, Record<string, (...args: never[]) => Promise<unknown>>> {
   const diagnostic = createDiagnosticActivities(deps);
   return {
-    cpu: { ...diagnostic, ...createTileActivities(deps) },
+    cpu: {
+      ...diagnostic,
+      ...createTileActivities(deps),
+      ...createRunActivities(deps),
+      ...createExportActivities(deps),
+    },
     gpu: { ...diagnostic, ...createSelectActivities(deps) },
     agents: { ...diagnostic, ...createAgentActivities(deps) },
   };

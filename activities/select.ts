@@ -157,7 +157,7 @@ async function selectPatches(deps: SelectDeps, input: SelectPatchesInput): Promi
         .toBuffer();
       await deps.store.put(key, jpeg, { contentType: 'image/jpeg' });
       const mpp = patchMpp(reader, candidate, input.mppOverride);
-      patches.push({ id, key, ...(mpp !== undefined ? { mpp } : {}) });
+      patches.push({ id, key, level: candidate.level, size: candidate.width, ...(mpp !== undefined ? { mpp } : {}) });
       progress = { phase: 'writing', written: written + 1, total: chosen.length };
     }
     await deps.store.put(keys.embeddings, bytesOf(outcome.embeddings), { contentType: 'application/octet-stream' });

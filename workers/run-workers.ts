@@ -5,7 +5,10 @@ import { createActivities } from '../activities/index.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { QueueRole } from '../workflows/task-queues.js';
 import type { PathgenConfig } from './config/schema.js';
+import { errorMessage } from '../activities/errors.js';
+import { captionTokenizer } from './caption-tokenizer.js';
 import { configuredAgents } from './configured-agents.js';
+import { resolveRunSettings } from './run-settings.js';
 import { clipModelLoader } from './configured-clip.js';
 import { pathgenVersion, workflowsEntry } from './package-info.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
@@ -33,6 +36,14 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
       Runtime.instance().logger.warn(message);
     };
     let agents: Promise<Agents> | undefined;
+    // The dataset card counts caption tokens with CLIP's vocabulary; without it the card omits them.
+    const countTokens = await captionTokenizer(config).then(
+      (tokenizer) => (text: string) => tokenizer.countTokens(text),
+      (error: unknown) => {
+        warn(`caption token statistics off: ${errorMessage(error)}`);
+        return undefined;
+      },
+    );
     const activitiesDeps = {
       store,
       pathgenVersion,
@@ -40,6 +51,8 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
       slideCacheMaxBytes: config.slideCache.maxGiB * 2 ** 30,
       agents: () => (agents ??= configuredAgents(config, store, warn)),
       loadClipModel: clipModelLoader(config, store, warn),
+      resolveRunSettings: (overrides: unknown) => resolveRunSettings(config, overrides),
+      ...(countTokens ? { countTokens } : {}),
     };
     const activities = createActivities(activitiesDeps);
     // A worker for the agents queue with unusable agent settings (no key, no model) fails now, not per patch.

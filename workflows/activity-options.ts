@@ -19,3 +19,82 @@ export const tileActivityOptions: ActivityOptions = {
     nonRetryableErrorTypes: [...nonRetryableFailureTypes],
   },
 };
+
+const noRetryFor = [...nonRetryableFailureTypes];
+
+/** Findings of a report: one model call, seconds; the agents' own retries handle a flaky server. */
+export const findingsActivityOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  // Long enough for the agent's own backoff across a full retry budget against a rate-limited server.
+  startToCloseTimeout: '30m',
+  retry: {
+    initialInterval: '10s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});
+
+/** Selecting a slide: staging, thousands of crops through CLIP, k-means; checkpoints per batch. */
+export const selectActivityOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  // A 20,000-candidate slide through ViT-L on a busy GPU, staged from S3, fits with room to spare.
+  startToCloseTimeout: '4h',
+  // Heartbeats come per batch and every 5 s in between; a lost GPU worker is noticed within a minute
+  // and the retry resumes from the last finished batch.
+  heartbeatTimeout: '60s',
+  retry: {
+    initialInterval: '10s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});
+
+/** A batch of patches through one agent: results are written per patch, so a retry skips what is done. */
+export const agentBatchActivityOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  // 64 patches × a slow VLM with backoff; the per-patch heartbeat is what detects a dead worker.
+  startToCloseTimeout: '2h',
+  // A patch may wait through rate limiting for a few minutes; longer silence means the worker died.
+  heartbeatTimeout: '5m',
+  retry: {
+    initialInterval: '30s',
+    backoffCoefficient: 2,
+    maximumInterval: '10m',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});
+
+/** Small bookkeeping on the CPU queue (settings, manifest pages, slide records): seconds each. */
+export const runBookkeepingOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  // Scanning a 100,000-row manifest from S3 is the slowest of these; it heartbeats every 5,000 rows.
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '2m',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});
+
+/** Exporting a run: reading every record and writing shards; progress heartbeats every 100 samples. */
+export const exportActivityOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  // 1.6 M samples at ~1,000/s is under an hour; export of a huge run still fits.
+  startToCloseTimeout: '12h',
+  heartbeatTimeout: '5m',
+  retry: {
+    initialInterval: '10s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});

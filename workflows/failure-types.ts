@@ -19,6 +19,9 @@ export const nonRetryableFailureTypes = [
   'Denied',
   'Misconfigured',
   'InvalidKey',
+  'AgentMisconfigured',
+  'ModelNotFound',
+  'ModelInvalid',
 ] as const;
 
 export type NonRetryableFailureType = (typeof nonRetryableFailureTypes)[number];

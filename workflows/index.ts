@@ -1,3 +1,5 @@
 // Every workflow the pathgen worker hosts. The worker bundles this file; keep it free of side effects.
 export { pathgenDiagnostic } from './diagnostic.js';
 export { pathgenTile } from './tile.js';
+export { pathgenSlide } from './slide.js';
+export { pathgenRun } from './run.js';

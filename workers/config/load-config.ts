@@ -114,7 +114,7 @@ function withDefaultStorageKind(config: Record<string, unknown>): Record<string,
   return isObject(storage) && storage.kind === undefined ? { ...config, storage: { kind: 'fs', ...storage } } : config;
 }
 
-function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(top)) {
     const current = out[key];

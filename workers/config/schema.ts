@@ -132,6 +132,28 @@ const select = z.strictObject({
   jpegQuality: z.number().int().min(50).max(100).default(95),
 });
 
+// How a run (pathgenRun) schedules its slides and exports; a run's input may override any of it.
+const run = z.strictObject({
+  /** Slide workflows in flight at once per run. */
+  maxInFlight: z.number().int().min(1).max(10_000).default(100),
+  /** Agent batches (of agents.batchSize patches) of one slide in flight at once. */
+  agentBatchesInParallel: z.number().int().min(1).max(64).default(4),
+  /** Manifest rows fetched per page (pages also stop at ~256 KB). */
+  manifestPageSize: z.number().int().min(1).max(10_000).default(200),
+  /** Workflow history events after which the run continues as new (Temporal's hard limit is 51,200). */
+  historyEventBudget: z.number().int().min(500).max(40_000).default(10_000),
+  export: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      samplesPerShard: z.number().int().min(1).default(1000),
+      webdataset: z.boolean().default(true),
+      /** open_clip's CSV loader (a TSV plus a second copy of every JPEG under images/). */
+      csv: z.boolean().default(true),
+      pathgenJson: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
 export const PathgenConfig = z.strictObject({
   temporal: temporal.prefault({}),
   taskQueues: taskQueues.prefault({}),
@@ -141,6 +163,7 @@ export const PathgenConfig = z.strictObject({
   slideCache: slideCache.prefault({}),
   select: select.prefault({}),
   agents: AgentsConfig.prefault({}),
+  run: run.prefault({}),
   /**
    * CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz or a tokenizer.json) for caption token
    * budgets when no CLIP model is configured; default: the copy infra/install-tools.sh installs.
@@ -153,4 +176,5 @@ export type StorageConfig = PathgenConfig['storage'];
 export type TemporalConfig = PathgenConfig['temporal'];
 export type TileConfig = PathgenConfig['tile'];
 export type SelectConfig = PathgenConfig['select'];
+export type RunConfig = PathgenConfig['run'];
 export type { AgentsConfig };

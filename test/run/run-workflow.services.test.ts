@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readExportPointer } from '../../activities/export/index.js';
+import type { ExportPointer } from '../../activities/export/export-pointer.js';
+import { slideRecordKey } from '../../activities/run-records.js';
+import type { SlideRecord } from '../../activities/run-records.js';
+import { FsObjectStore } from '../../activities/store/fs-store.js';
+import { loadConfig } from '../../workers/config/load-config.js';
+import type { PathgenConfig } from '../../workers/config/schema.js';
+import { runWorkers } from '../../workers/run-workers.js';
+import type { pathgenRun, PathgenRunInput } from '../../workflows/run.js';
+import { runWorkflowId } from '../../workflows/run.js';
+import { slideWorkflowId } from '../../workflows/slide.js';
+import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
+import { readTarFiles } from '../export/tar-tools.js';
+import { writeBrokenVariants, writeSyntheticSvs } from '../wsi/synthetic-slides.js';
+
+// The durable run on the real dev server: a small cohort with good and bad slides through every
+// stage with the built-in agents and model-free selection, the export, visibility queries, and a
+// rerun of failed slides after one is repaired.
+
+function configFor(queues: PathgenConfig['taskQueues'], dir: string): PathgenConfig {
+  const result = loadConfig({
+    env: {},
+    overrides: {
+      temporal: { address: inject('temporalAddress') },
+      taskQueues: queues,
+      storage: { kind: 'fs', root: path.join(dir, 'store') },
+      slideCache: { dir: path.join(dir, 'cache'), maxGiB: 1 },
+      workers: { cpu: { shutdownGraceSeconds: 1 } },
+      select: { maxPerSlide: 6 },
+      run: { export: { csv: false } },
+    },
+  });
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result.config;
+}
+
+describe('pathgenRun on a real Temporal server', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-run-wf-'));
+  const queues = uniqueQueues('run');
+  const store = new FsObjectStore({ root: path.join(dir, 'store') });
+  let stop!: () => void;
+  let workers: Promise<void>;
+  const slides: Record<string, string> = {};
+
+  beforeAll(async () => {
+    for (const [name, seed] of [
+      ['good-a', 11],
+      ['good-b', 12],
+    ] as const) {
+      slides[name] = (await writeSyntheticSvs(path.join(dir, `${name}.svs`), { width: 5000, height: 4000, seed })).path;
+    }
+    const broken = await writeBrokenVariants(slides['good-a']!, dir);
+    slides.corrupt = broken.truncated;
+    slides.blank = (
+      await writeSyntheticSvs(path.join(dir, 'blank.svs'), { width: 3000, height: 2000, seed: 13, blobs: 0 })
+    ).path;
+    const config = configFor(queues, dir);
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    workers = runWorkers({ config, roles: ['cpu', 'gpu', 'agents'], store, until: stopped });
+  }, 120_000);
+
+  afterAll(async () => {
+    stop();
+    await workers;
+  });
+
+  it('runs a cohort, records each bad slide with its reason, exports, and reruns a repaired slide', async () => {
+    const runId = `r-${randomUUID().slice(0, 8)}`;
+    const missing = path.join(dir, 'missing.svs');
+    const manifest = path.join(dir, 'manifest.jsonl');
+    const rows = [
+      {
+        slideId: 'good-a',
+        slide: slides['good-a'],
+        project: 'TCGA-LUAD',
+        report: 'Invasive adenocarcinoma, acinar predominant.',
+      },
+      { slideId: 'good-b', slide: slides['good-b'], project: 'COAD' },
+      { slideId: 'corrupt', slide: slides.corrupt, project: 'TCGA-BRCA' },
+      { slideId: 'missing', slide: missing, project: 'TCGA-BRCA' },
+      { slideId: 'blank', slide: slides.blank, project: 'TCGA-BRCA' },
+      { slideId: 'bad row', slide: slides['good-a'], project: 'TCGA-NOPE' },
+    ];
+    writeFileSync(manifest, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+    const { client, connection } = await connectTestClient();
+    try {
+      const input: PathgenRunInput = { runId, manifest: { uri: manifest } };
+      const result = await client.workflow.execute<typeof pathgenRun>('pathgenRun', {
+        taskQueue: queues.cpu,
+        workflowId: runWorkflowId(runId),
+        args: [input],
+      });
+      const { progress } = result;
+      expect(progress).toMatchObject({ total: 6, completed: 2, failed: 4, phase: 'done' });
+      expect(progress.failuresByReason).toEqual({
+        InvalidManifestRow: 1,
+        SlideUnreadable: 1,
+        SlideNotFound: 1,
+        NoTissue: 1,
+      });
+      expect(progress.captions).toBeGreaterThan(0);
+      expect(progress.export?.samples).toBe(progress.captions);
+
+      const good = JSON.parse((await store.get(slideRecordKey(runId, 'good-a'))).toString()) as SlideRecord;
+      expect(good.status).toBe('completed');
+      expect(good.samples.length).toBeGreaterThan(0);
+      const missingRecord = JSON.parse((await store.get(slideRecordKey(runId, 'missing'))).toString()) as SlideRecord;
+      expect(missingRecord).toMatchObject({ status: 'failed', reason: 'SlideNotFound' });
+
+      // Failed slides of the run, by visibility query (eventually consistent on the dev server).
+      const query = `PathgenRunId = '${runId}' AND PathgenStatus = 'failed'`;
+      let failedIds: string[] = [];
+      for (let attempt = 0; attempt < 50 && failedIds.length < 3; attempt++) {
+        failedIds = [];
+        for await (const execution of client.workflow.list({ query })) failedIds.push(execution.workflowId);
+        if (failedIds.length < 3) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(failedIds.sort()).toEqual(
+        ['blank', 'corrupt', 'missing'].map((slideId) => slideWorkflowId(runId, slideId)).sort(),
+      );
+
+      const pointer = (await readExportPointer(store, `exports/${runId}`)) as ExportPointer;
+      const firstVersion = pointer.version;
+      const shard = await store.get(`exports/${runId}/versions/${pointer.version}/shards/shard-000000.tar`);
+      const members = readTarFiles(shard).map((file) => file.name);
+      expect(members.filter((name) => name.endsWith('.jpg'))).toHaveLength(progress.captions);
+      expect(members.filter((name) => name.endsWith('.txt'))).toHaveLength(progress.captions);
+
+      // Repair the missing slide and rerun only what failed for that reason: a new execution of the run.
+      copyFileSync(slides['good-b']!, missing);
+      const rerun = await client.workflow.execute<typeof pathgenRun>('pathgenRun', {
+        taskQueue: queues.cpu,
+        workflowId: runWorkflowId(runId),
+        args: [{ runId, manifest: { uri: manifest }, rerunFailed: { reason: 'SlideNotFound' } }],
+      });
+      expect(rerun.progress).toMatchObject({ total: 1, completed: 1, failed: 0 });
+      const repaired = JSON.parse((await store.get(slideRecordKey(runId, 'missing'))).toString()) as SlideRecord;
+      expect(repaired.status).toBe('completed');
+      const after = (await readExportPointer(store, `exports/${runId}`)) as ExportPointer;
+      expect(after.version).not.toBe(firstVersion);
+      expect(after.samples).toBe(progress.captions + repaired.counts.captioned!);
+    } finally {
+      await connection.close();
+    }
+  }, 240_000);
+});

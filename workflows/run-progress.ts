@@ -1,0 +1,79 @@
+import type { AgentUsage } from '../activities/agents/index.js';
+
+// What `progress` answers, and how slide results add up to it. Kept apart from the workflow so the
+// CLI, the demo's progress view and tests share one shape.
+
+export interface RunProgress {
+  runId: string;
+  phase: 'preparing' | 'running' | 'exporting' | 'done';
+  total: number;
+  completed: number;
+  failed: number;
+  running: number;
+  paused: boolean;
+  maxInFlight: number;
+  /** Slides past each slide stage, and patches through the agents. */
+  stages: Record<string, { done: number; total: number }>;
+  captions: number;
+  failuresByReason: Record<string, number>;
+  /** Patch failures (a slide that completed may still have patches without a caption). */
+  patchFailuresByReason: Record<string, number>;
+  usage: AgentUsage;
+  etaSeconds?: number;
+  /** The first bad manifest rows, as people read them. */
+  manifestErrors: string[];
+  export?: { version: string; samples: number; shards: number; pointerKey: string; urlPattern?: string };
+  continuedAsNew: number;
+}
+
+export function emptyProgress(runId: string, maxInFlight: number): RunProgress {
+  return {
+    runId,
+    phase: 'preparing',
+    total: 0,
+    completed: 0,
+    failed: 0,
+    running: 0,
+    paused: false,
+    maxInFlight,
+    stages: {
+      tile: { done: 0, total: 0 },
+      select: { done: 0, total: 0 },
+      captions: { done: 0, total: 0 },
+      export: { done: 0, total: 1 },
+    },
+    captions: 0,
+    failuresByReason: {},
+    patchFailuresByReason: {},
+    usage: zeroUsage,
+    manifestErrors: [],
+    continuedAsNew: 0,
+  };
+}
+
+export function addCount(counts: Record<string, number>, key: string, by = 1): void {
+  const next = (counts[key] ?? 0) + by;
+  if (next === 0) delete counts[key];
+  else counts[key] = next;
+}
+
+export const zeroUsage: AgentUsage = Object.freeze({
+  calls: 0,
+  attempts: 0,
+  cacheHits: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  latencyMs: 0,
+});
+
+/** Workflows cannot import the agents' sumUsage (activities are types only there): the same sum. */
+export function addUsage(a: AgentUsage, b: AgentUsage): AgentUsage {
+  return {
+    calls: a.calls + b.calls,
+    attempts: a.attempts + b.attempts,
+    cacheHits: a.cacheHits + b.cacheHits,
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    latencyMs: a.latencyMs + b.latencyMs,
+  };
+}

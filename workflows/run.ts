@@ -1,0 +1,310 @@
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ExportActivities } from '../activities/export-run.js';
+import type { ManifestCursor, ManifestRow } from '../activities/manifest/index.js';
+import type { ManifestRef, PrepareRunResult, RunActivities } from '../activities/run.js';
+import type { RunSettingsOverrides } from '../activities/run-settings.js';
+import { exportActivityOptions, runBookkeepingOptions } from './activity-options.js';
+import { addCount, addUsage, emptyProgress, zeroUsage } from './run-progress.js';
+import type { RunProgress } from './run-progress.js';
+import { PathgenRunId, PathgenStatus } from './search-attributes.js';
+import { pathgenSlide, slideWorkflowId } from './slide.js';
+import type { SlideResult } from './slide.js';
+
+// A cohort run: a sliding window of slide workflows over a manifest read page by page, progress as
+// a query and in search attributes, pause/resume/setConcurrency/rerunFailed as updates, continue-as-
+// new before the history grows large (carrying progress and the manifest cursor), then the export.
+// Everything large (rows, records, errors) stays in the store; this workflow holds counts and cursors.
+
+export interface PathgenRunInput {
+  runId: string;
+  manifest: ManifestRef;
+  settings?: RunSettingsOverrides;
+  /** Start this execution by rerunning the failed slides of an earlier, finished execution of the run. */
+  rerunFailed?: { reason?: string };
+  /** Carried over continue-as-new; never set by people. */
+  state?: RunState;
+}
+
+export interface RunResult {
+  runId: string;
+  progress: RunProgress;
+}
+
+interface RunState {
+  prepared: PrepareRunResult;
+  progress: RunProgress;
+  cursor?: ManifestCursor;
+  manifestDone: boolean;
+  /**
+   * A scan of failed slide records to rerun, and where it is. `counted`: the failures being rerun
+   * are in this progress already (an update), not from an earlier execution (a rerun start).
+   */
+  rerun?: { reason?: string; startAfter?: string; counted: boolean };
+  pending: { row: ManifestRow; previousFailure?: string }[];
+  startedAtMs: number;
+  maxInFlight: number;
+  paused: boolean;
+}
+
+export const progressQuery = defineQuery<RunProgress>('progress');
+export const pauseUpdate = defineUpdate<RunProgress>('pause');
+export const resumeUpdate = defineUpdate<RunProgress>('resume');
+export const setConcurrencyUpdate = defineUpdate<RunProgress, [number]>('setConcurrency');
+export const rerunFailedUpdate = defineUpdate<RunProgress, [{ reason?: string }?]>('rerunFailed');
+
+export function runWorkflowId(runId: string): string {
+  return `pathgen-run-${runId}`;
+}
+
+export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
+  const { runId } = input;
+  const bootstrap = proxyActivities<RunActivities>(runBookkeepingOptions(workflowInfo().taskQueue));
+  const state: RunState = input.state ?? (await startState(input, bootstrap));
+  const { settings } = state.prepared;
+  const { readManifestPage, listFailedSlides, recordSlide } = proxyActivities<RunActivities>(
+    runBookkeepingOptions(settings.taskQueues.cpu),
+  );
+  const { exportRun } = proxyActivities<ExportActivities>(exportActivityOptions(settings.taskQueues.cpu));
+  const progress = state.progress;
+  upsertSearchAttributes([
+    { key: PathgenRunId, value: runId },
+    { key: PathgenStatus, value: 'running' },
+  ]);
+
+  let inFlight = 0;
+  const snapshot = (): RunProgress => ({
+    ...progress,
+    running: inFlight,
+    paused: state.paused,
+    maxInFlight: state.maxInFlight,
+    ...eta(progress, state.startedAtMs),
+  });
+  setHandler(progressQuery, snapshot);
+  setHandler(pauseUpdate, () => {
+    state.paused = true;
+    return snapshot();
+  });
+  setHandler(resumeUpdate, () => {
+    state.paused = false;
+    return snapshot();
+  });
+  setHandler(
+    setConcurrencyUpdate,
+    (limit) => {
+      state.maxInFlight = limit;
+      return snapshot();
+    },
+    {
+      validator: (limit) => {
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+          throw new Error('concurrency must be an integer from 1 to 10000');
+      },
+    },
+  );
+  setHandler(rerunFailedUpdate, (options) => {
+    state.rerun = { ...(options?.reason !== undefined ? { reason: options.reason } : {}), counted: true };
+    progress.phase = 'running';
+    return snapshot();
+  });
+
+  const tooLong = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings.historyEventBudget;
+  const finished = (result: SlideResult, previousFailure: string | undefined) => {
+    inFlight -= 1;
+    if (previousFailure !== undefined) {
+      progress.failed -= 1;
+      addCount(progress.failuresByReason, previousFailure, -1);
+    }
+    if (result.status === 'completed') progress.completed += 1;
+    else {
+      progress.failed += 1;
+      addCount(progress.failuresByReason, result.reason ?? 'Unknown');
+    }
+    const counts = result.counts;
+    if (counts.candidates !== undefined) progress.stages.tile!.done += 1;
+    if (counts.selected !== undefined) {
+      progress.stages.select!.done += 1;
+      progress.stages.captions!.total += counts.selected;
+    }
+    progress.stages.captions!.done += counts.captioned ?? 0;
+    progress.captions += counts.captioned ?? 0;
+    for (const [code, count] of Object.entries(result.failures)) addCount(progress.patchFailuresByReason, code, count);
+    progress.usage = addUsage(progress.usage, result.usage);
+  };
+
+  const startSlide = async (job: { row: ManifestRow; previousFailure?: string }) => {
+    inFlight += 1;
+    try {
+      const handle = await startChild(pathgenSlide, {
+        workflowId: slideWorkflowId(runId, job.row.slideId),
+        args: [{ runId, row: job.row, settings }],
+        taskQueue: settings.taskQueues.cpu,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        staticSummary: `slide ${job.row.slideId} (${job.row.project})`,
+      });
+      void handle.result().then(
+        (result) => finished(result, job.previousFailure),
+        async (error: unknown) => finished(await slideWorkflowFailed(job.row, error), job.previousFailure),
+      );
+    } catch (error) {
+      finished(await slideWorkflowFailed(job.row, error), job.previousFailure);
+    }
+  };
+
+  /** A slide workflow that failed outright (terminated, timed out) still gets a record, so it can be rerun. */
+  const slideWorkflowFailed = async (row: ManifestRow, error: unknown): Promise<SlideResult> => {
+    const reason = error instanceof ApplicationFailure && error.type ? error.type : 'SlideWorkflowFailed';
+    const summary = await recordSlide({
+      runId,
+      row,
+      status: 'failed',
+      reason,
+      message: error instanceof Error ? error.message : String(error),
+      usage: zeroUsage,
+      prefixes: {},
+      startedAt: new Date().toISOString(),
+    });
+    return { ...summary, usage: zeroUsage, durationMs: 0 };
+  };
+
+  progress.phase = 'running';
+  for (;;) {
+    if (tooLong()) {
+      // Stop starting slides, let the in-flight ones finish (children must not outlive this run's history), then move on.
+      await condition(() => inFlight === 0);
+      progress.continuedAsNew += 1;
+      await continueAsNew<typeof pathgenRun>({
+        runId,
+        manifest: input.manifest,
+        ...(input.settings ? { settings: input.settings } : {}),
+        state: { ...state, progress },
+      });
+    }
+    if (state.pending.length === 0) {
+      if (state.rerun) {
+        const page = await listFailedSlides({
+          runId,
+          ...(state.rerun.reason !== undefined ? { reason: state.rerun.reason } : {}),
+          ...(state.rerun.startAfter !== undefined ? { startAfter: state.rerun.startAfter } : {}),
+          limit: settings.manifestPageSize,
+        });
+        const counted = state.rerun.counted;
+        for (const failed of page.slides) {
+          if (!counted) progress.total += 1;
+          state.pending.push({ row: failed.row, ...(counted ? { previousFailure: failed.reason } : {}) });
+        }
+        state.rerun = page.next !== undefined ? { ...state.rerun, startAfter: page.next } : undefined;
+        continue;
+      }
+      if (!state.manifestDone) {
+        const page = await readManifestPage({
+          runId,
+          manifest: input.manifest,
+          ...(state.cursor ? { cursor: state.cursor } : {}),
+          limit: settings.manifestPageSize,
+        });
+        state.pending.push(...page.rows.map((row) => ({ row })));
+        if (page.next) state.cursor = page.next;
+        else state.manifestDone = true;
+        continue;
+      }
+      await condition(() => inFlight === 0 || state.rerun !== undefined);
+      if (state.rerun !== undefined) continue;
+      if (settings.export.enabled) {
+        progress.phase = 'exporting';
+        setCurrentDetails(`run ${runId}: exporting`);
+        const now = new Date();
+        const exported = await exportRun({
+          runId,
+          version: `v${now.toISOString().replace(/[-:.]/g, '')}`,
+          createdAt: now.toISOString(),
+          samplesPerShard: settings.export.samplesPerShard,
+          formats: {
+            webdataset: settings.export.webdataset,
+            csv: settings.export.csv,
+            pathgenJson: settings.export.pathgenJson,
+          },
+        });
+        progress.export = {
+          version: exported.version,
+          samples: exported.samples,
+          shards: exported.shards,
+          pointerKey: exported.pointerKey,
+          ...(exported.urlPattern ? { urlPattern: exported.urlPattern } : {}),
+        };
+        progress.stages.export = { done: 1, total: 1 };
+      }
+      progress.phase = 'done';
+      // An update that arrived during the export asks for another round; otherwise the run is done.
+      if (state.rerun !== undefined) continue;
+      upsertSearchAttributes([
+        { key: PathgenStatus, value: progress.failed > 0 ? 'completed-with-failures' : 'completed' },
+      ]);
+      setCurrentDetails(`run ${runId}: ${progress.completed} slides completed, ${progress.failed} failed`);
+      return { runId, progress: snapshot() };
+    }
+    await condition(() => (!state.paused && inFlight < state.maxInFlight) || tooLong());
+    if (tooLong()) continue;
+    const job = state.pending.shift()!;
+    await startSlide(job);
+    setCurrentDetails(
+      `run ${runId}: ${progress.completed} done, ${progress.failed} failed, ${inFlight} running of ${progress.total}`,
+    );
+  }
+}
+
+async function startState(input: PathgenRunInput, bootstrap: RunActivities): Promise<RunState> {
+  const prepared = await bootstrap.prepareRun({
+    runId: input.runId,
+    manifest: input.rerunFailed ? { rows: [] } : input.manifest,
+    ...(input.settings ? { settings: input.settings } : {}),
+  });
+  const progress = emptyProgress(input.runId, prepared.settings.maxInFlight);
+  const rerun = input.rerunFailed !== undefined;
+  if (!rerun) {
+    progress.total = prepared.rows;
+    progress.failed = prepared.badRows;
+    if (prepared.badRows > 0) progress.failuresByReason.InvalidManifestRow = prepared.badRows;
+    progress.manifestErrors = prepared.firstErrors;
+  }
+  progress.stages.tile!.total = progress.total;
+  progress.stages.select!.total = progress.total;
+  return {
+    prepared,
+    progress,
+    manifestDone: rerun,
+    ...(rerun
+      ? {
+          rerun: {
+            ...(input.rerunFailed?.reason !== undefined ? { reason: input.rerunFailed.reason } : {}),
+            counted: false,
+          },
+        }
+      : {}),
+    pending: [],
+    startedAtMs: Date.now(),
+    maxInFlight: prepared.settings.maxInFlight,
+    paused: false,
+  };
+}
+
+function eta(progress: RunProgress, startedAtMs: number): { etaSeconds?: number } {
+  const done = progress.completed + progress.failed;
+  const remaining = progress.total - done;
+  if (done === 0 || remaining <= 0) return {};
+  const elapsed = (Date.now() - startedAtMs) / 1000;
+  return { etaSeconds: Math.round((elapsed / done) * remaining) };
+}
