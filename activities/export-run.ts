@@ -29,6 +29,11 @@ export interface ExportRunInput {
   formats?: ExportFormats;
   /** Prefix of the CSV's `filepath` column instead of `images/`. */
   csvImageRoot?: string;
+  /**
+   * Failures no slide record holds, by reason, for the card: e.g. materialize mode's records with
+   * an unknown wsi_id or repeated positions.
+   */
+  additionalFailures?: Record<string, number>;
 }
 
 export interface ExportRunResult {
@@ -90,7 +95,7 @@ async function exportRun(deps: ExportDeps, input: ExportRunInput): Promise<Expor
   const signal = context.cancellationSignal;
   assertValidPrefix(slideRecordsPrefix(input.runId));
   const exportPrefix = input.exportPrefix ?? `exports/${input.runId}`;
-  const tally: Tally = { slides: 0, failedSlides: 0, failures: {} };
+  const tally: Tally = { slides: 0, failedSlides: 0, failures: { ...input.additionalFailures } };
   let progress: ExportHeartbeat = { phase: 'listing' };
 
   const outcome = await whileHeartbeating(
