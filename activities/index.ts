@@ -4,6 +4,7 @@ import type { Agents } from './agents/index.js';
 import type { ClipModel } from './clip/clip-model.js';
 import { createDiagnosticActivities } from './diagnostic.js';
 import { createExportActivities } from './export-run.js';
+import { createMaterializeActivities } from './materialize.js';
 import { createRunActivities } from './run.js';
 import type { RunSettings, RunSettingsOverrides } from './run-settings.js';
 import { createSelectActivities } from './select.js';
@@ -40,6 +41,7 @@ export function createActivities(
       ...createTileActivities(deps),
       ...createRunActivities(deps),
       ...createExportActivities(deps),
+      ...createMaterializeActivities(deps),
     },
     gpu: { ...diagnostic, ...createSelectActivities(deps) },
     agents: { ...diagnostic, ...createAgentActivities(deps) },

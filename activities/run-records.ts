@@ -1,5 +1,5 @@
 import type { AgentUsage } from './agents/index.js';
-import type { ManifestRow } from './manifest/index.js';
+import type { SlideJob } from './run.js';
 
 // What a run leaves in the store for each slide: one slide record at `runs/<runId>/slides/<slideId>.json`,
 // written last by the slide workflow (a completed slide, or a failed one with its reason). The
@@ -58,6 +58,6 @@ export interface SlideRecord {
   prefixes: Record<string, string>;
   startedAt: string;
   finishedAt: string;
-  /** The manifest row the slide ran from: what a rerun of a failed slide starts again with. */
-  row?: ManifestRow;
+  /** What the slide ran from (its manifest row, or its materialize-mode slide): what a rerun starts again with. */
+  job?: SlideJob;
 }

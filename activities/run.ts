@@ -3,13 +3,14 @@ import type { StageRecord } from './agent-stages.js';
 import { stageKey } from './agent-stages.js';
 import { withTypedFailures } from './activity-failure.js';
 import { noUsage } from './agents/index.js';
-import type { AgentUsage, PatchFailure } from './agents/index.js';
+import type { AgentUsage } from './agents/index.js';
 import { PathgenError } from './errors.js';
 import { isManifestRowError, manifestSourceFromReference, readManifest, readManifestPage } from './manifest/index.js';
 import type { ManifestCursor, ManifestRow, ManifestRowError, ManifestSource } from './manifest/index.js';
 import type { RunSettings, RunSettingsOverrides } from './run-settings.js';
 import { slideRecordKey, slideRecordsPrefix } from './run-records.js';
 import type { SampleRef, SlideRecord, SlideStatus } from './run-records.js';
+import type { MaterializeSlideRef } from './materialize.js';
 import type { SelectPatchesResult } from './select.js';
 import type { ObjectStore } from './store/object-store.js';
 
@@ -49,9 +50,16 @@ export interface ManifestPageResult {
   next?: ManifestCursor;
 }
 
+/** What a failed slide is rerun from: its manifest row, or its materialize-mode slide. */
+export type SlideJob = { kind: 'pipeline'; row: ManifestRow } | { kind: 'materialize'; slide: MaterializeSlideRef };
+
+export function jobSlide(job: SlideJob): { slideId: string; slide: string; project?: string } {
+  return job.kind === 'pipeline' ? job.row : job.slide;
+}
+
 export interface RecordSlideInput {
   runId: string;
-  row: ManifestRow;
+  job: SlideJob;
   status: SlideStatus;
   reason?: string;
   message?: string;
@@ -81,7 +89,7 @@ export interface FailedSlidesInput {
 }
 
 export interface FailedSlidesResult {
-  slides: { row: ManifestRow; reason: string }[];
+  slides: { job: SlideJob; reason: string }[];
   /** Slides that failed but whose record has no manifest row to rerun from. */
   unrunnable: number;
   next?: string;
@@ -222,11 +230,12 @@ async function recordSlide(deps: RunDeps, input: RecordSlideInput): Promise<Slid
     counts.captioned = captioned;
     counts.failedPatches = selected.patches.length - captioned;
   }
+  const slide = jobSlide(input.job);
   const record: SlideRecord = {
     runId: input.runId,
-    slideId: input.row.slideId,
-    slide: input.row.slide,
-    project: input.row.project,
+    slideId: slide.slideId,
+    slide: slide.slide,
+    ...(slide.project !== undefined ? { project: slide.project } : {}),
     status: input.status,
     ...(input.reason !== undefined ? { reason: input.reason } : {}),
     ...(input.message !== undefined ? { message: input.message } : {}),
@@ -237,13 +246,13 @@ async function recordSlide(deps: RunDeps, input: RecordSlideInput): Promise<Slid
     prefixes: input.prefixes,
     startedAt: input.startedAt,
     finishedAt: new Date().toISOString(),
-    row: input.row,
+    job: input.job,
   };
-  await store.put(slideRecordKey(input.runId, input.row.slideId), Buffer.from(`${JSON.stringify(record)}\n`), {
+  await store.put(slideRecordKey(input.runId, slide.slideId), Buffer.from(`${JSON.stringify(record)}\n`), {
     contentType: 'application/json',
   });
   return {
-    slideId: input.row.slideId,
+    slideId: slide.slideId,
     status: input.status,
     ...(input.reason !== undefined ? { reason: input.reason } : {}),
     counts,
@@ -265,7 +274,7 @@ async function listFailedSlides(deps: RunDeps, input: FailedSlidesInput): Promis
       last = object.key;
       const record = JSON.parse((await deps.store.get(object.key)).toString()) as SlideRecord;
       if (record.status !== 'failed' || (input.reason !== undefined && record.reason !== input.reason)) continue;
-      if (record.row) slides.push({ row: record.row, reason: record.reason ?? 'Unknown' });
+      if (record.job) slides.push({ job: record.job, reason: record.reason ?? 'Unknown' });
       else unrunnable += 1;
       if (slides.length >= input.limit) return { slides, unrunnable, next: last };
     }

@@ -98,3 +98,19 @@ export const exportActivityOptions = (taskQueue: string): ActivityOptions => ({
     nonRetryableErrorTypes: noRetryFor,
   },
 });
+
+/** Materialize mode: cropping a slide's listed positions (about 220) and grouping a 1.6 M-record JSON. */
+export const materializeActivityOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  // Grouping the full released JSON reads ~500 MB once; a slide's crops take seconds to minutes.
+  startToCloseTimeout: '2h',
+  // Both heartbeat as they go (per crop, per 10,000 records); a minute of silence is a dead worker.
+  heartbeatTimeout: '60s',
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});

@@ -3,3 +3,4 @@ export { pathgenDiagnostic } from './diagnostic.js';
 export { pathgenTile } from './tile.js';
 export { pathgenSlide } from './slide.js';
 export { pathgenRun } from './run.js';
+export { pathgenMaterializeSlide } from './materialize-slide.js';

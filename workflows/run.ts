@@ -13,10 +13,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ExportActivities } from '../activities/export-run.js';
-import type { ManifestCursor, ManifestRow } from '../activities/manifest/index.js';
-import type { ManifestRef, PrepareRunResult, RunActivities } from '../activities/run.js';
+import type { ManifestCursor } from '../activities/manifest/index.js';
+import type { MaterializeActivities } from '../activities/materialize.js';
+import type { ManifestRef, PrepareRunResult, RunActivities, SlideJob } from '../activities/run.js';
 import type { RunSettingsOverrides } from '../activities/run-settings.js';
-import { exportActivityOptions, runBookkeepingOptions } from './activity-options.js';
+import { exportActivityOptions, materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
+import { pathgenMaterializeSlide } from './materialize-slide.js';
 import { addCount, addUsage, emptyProgress, zeroUsage } from './run-progress.js';
 import type { RunProgress } from './run-progress.js';
 import { PathgenRunId, PathgenStatus } from './search-attributes.js';
@@ -30,7 +32,13 @@ import type { SlideResult } from './slide.js';
 
 export interface PathgenRunInput {
   runId: string;
-  manifest: ManifestRef;
+  /** The slides to run the PathGen pipeline on (absent in materialize mode). */
+  manifest?: ManifestRef;
+  /**
+   * Materialize mode: rebuild a dataset in PathGen-1.6M's released format from the lab's own slides
+   * (crops at the listed positions with the listed captions; no selection, no agents).
+   */
+  materialize?: { pathgenJson: string; lookup: string };
   settings?: RunSettingsOverrides;
   /** Start this execution by rerunning the failed slides of an earlier, finished execution of the run. */
   rerunFailed?: { reason?: string };
@@ -53,7 +61,9 @@ interface RunState {
    * are in this progress already (an update), not from an earlier execution (a rerun start).
    */
   rerun?: { reason?: string; startAfter?: string; counted: boolean };
-  pending: { row: ManifestRow; previousFailure?: string }[];
+  pending: { job: SlideJob; previousFailure?: string }[];
+  /** Materialize mode: record errors of the PathGen JSON, for the dataset card. */
+  materializeErrors?: Record<string, number>;
   startedAtMs: number;
   maxInFlight: number;
   paused: boolean;
@@ -64,6 +74,10 @@ export const pauseUpdate = defineUpdate<RunProgress>('pause');
 export const resumeUpdate = defineUpdate<RunProgress>('resume');
 export const setConcurrencyUpdate = defineUpdate<RunProgress, [number]>('setConcurrency');
 export const rerunFailedUpdate = defineUpdate<RunProgress, [{ reason?: string }?]>('rerunFailed');
+
+function jobSlideId(job: SlideJob): string {
+  return job.kind === 'pipeline' ? job.row.slideId : job.slide.slideId;
+}
 
 export function runWorkflowId(runId: string): string {
   return `pathgen-run-${runId}`;
@@ -78,6 +92,9 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
     runBookkeepingOptions(settings.taskQueues.cpu),
   );
   const { exportRun } = proxyActivities<ExportActivities>(exportActivityOptions(settings.taskQueues.cpu));
+  const { readMaterializeSlides } = proxyActivities<MaterializeActivities>(
+    materializeActivityOptions(settings.taskQueues.cpu),
+  );
   const progress = state.progress;
   upsertSearchAttributes([
     { key: PathgenRunId, value: runId },
@@ -145,31 +162,42 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
     progress.usage = addUsage(progress.usage, result.usage);
   };
 
-  const startSlide = async (job: { row: ManifestRow; previousFailure?: string }) => {
+  const startSlide = async ({ job, previousFailure }: { job: SlideJob; previousFailure?: string }) => {
     inFlight += 1;
+    const slideId = jobSlideId(job);
+    const options = {
+      workflowId: slideWorkflowId(runId, slideId),
+      taskQueue: settings.taskQueues.cpu,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    };
     try {
-      const handle = await startChild(pathgenSlide, {
-        workflowId: slideWorkflowId(runId, job.row.slideId),
-        args: [{ runId, row: job.row, settings }],
-        taskQueue: settings.taskQueues.cpu,
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        staticSummary: `slide ${job.row.slideId} (${job.row.project})`,
-      });
+      const handle =
+        job.kind === 'pipeline'
+          ? await startChild(pathgenSlide, {
+              ...options,
+              args: [{ runId, row: job.row, settings }],
+              staticSummary: `slide ${slideId} (${job.row.project})`,
+            })
+          : await startChild(pathgenMaterializeSlide, {
+              ...options,
+              args: [{ runId, slide: job.slide, settings }],
+              staticSummary: `materialize ${slideId} (${job.slide.patches} positions)`,
+            });
       void handle.result().then(
-        (result) => finished(result, job.previousFailure),
-        async (error: unknown) => finished(await slideWorkflowFailed(job.row, error), job.previousFailure),
+        (result) => finished(result, previousFailure),
+        async (error: unknown) => finished(await slideWorkflowFailed(job, error), previousFailure),
       );
     } catch (error) {
-      finished(await slideWorkflowFailed(job.row, error), job.previousFailure);
+      finished(await slideWorkflowFailed(job, error), previousFailure);
     }
   };
 
   /** A slide workflow that failed outright (terminated, timed out) still gets a record, so it can be rerun. */
-  const slideWorkflowFailed = async (row: ManifestRow, error: unknown): Promise<SlideResult> => {
+  const slideWorkflowFailed = async (job: SlideJob, error: unknown): Promise<SlideResult> => {
     const reason = error instanceof ApplicationFailure && error.type ? error.type : 'SlideWorkflowFailed';
     const summary = await recordSlide({
       runId,
-      row,
+      job,
       status: 'failed',
       reason,
       message: error instanceof Error ? error.message : String(error),
@@ -204,19 +232,30 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
         const counted = state.rerun.counted;
         for (const failed of page.slides) {
           if (!counted) progress.total += 1;
-          state.pending.push({ row: failed.row, ...(counted ? { previousFailure: failed.reason } : {}) });
+          state.pending.push({ job: failed.job, ...(counted ? { previousFailure: failed.reason } : {}) });
         }
         state.rerun = page.next !== undefined ? { ...state.rerun, startAfter: page.next } : undefined;
         continue;
       }
-      if (!state.manifestDone) {
+      if (!state.manifestDone && input.materialize) {
+        const page = await readMaterializeSlides({
+          runId,
+          ...(state.cursor ? { cursor: state.cursor } : {}),
+          limit: settings.manifestPageSize,
+        });
+        state.pending.push(...page.slides.map((slide) => ({ job: { kind: 'materialize' as const, slide } })));
+        if (page.next) state.cursor = page.next;
+        else state.manifestDone = true;
+        continue;
+      }
+      if (!state.manifestDone && input.manifest) {
         const page = await readManifestPage({
           runId,
           manifest: input.manifest,
           ...(state.cursor ? { cursor: state.cursor } : {}),
           limit: settings.manifestPageSize,
         });
-        state.pending.push(...page.rows.map((row) => ({ row })));
+        state.pending.push(...page.rows.map((row) => ({ job: { kind: 'pipeline' as const, row } })));
         if (page.next) state.cursor = page.next;
         else state.manifestDone = true;
         continue;
@@ -267,14 +306,30 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
 }
 
 async function startState(input: PathgenRunInput, bootstrap: RunActivities): Promise<RunState> {
+  const rerun = input.rerunFailed !== undefined;
+  if (!input.manifest === !input.materialize) {
+    throw ApplicationFailure.create({
+      type: 'InvalidInput',
+      message: 'a run takes either a manifest or materialize: {pathgenJson, lookup}',
+      nonRetryable: true,
+    });
+  }
   const prepared = await bootstrap.prepareRun({
     runId: input.runId,
-    manifest: input.rerunFailed ? { rows: [] } : input.manifest,
+    manifest: rerun || !input.manifest ? { rows: [] } : input.manifest,
     ...(input.settings ? { settings: input.settings } : {}),
   });
   const progress = emptyProgress(input.runId, prepared.settings.maxInFlight);
-  const rerun = input.rerunFailed !== undefined;
-  if (!rerun) {
+  let materializeErrors: Record<string, number> | undefined;
+  if (input.materialize) {
+    const { groupMaterializeInput } = proxyActivities<MaterializeActivities>(
+      materializeActivityOptions(prepared.settings.taskQueues.cpu),
+    );
+    const grouped = await groupMaterializeInput({ runId: input.runId, ...input.materialize });
+    materializeErrors = Object.fromEntries(Object.entries(grouped.errorCounts).filter(([, count]) => count > 0));
+    progress.patchFailuresByReason = { ...materializeErrors };
+    if (!rerun) progress.total = grouped.slides;
+  } else if (!rerun) {
     progress.total = prepared.rows;
     progress.failed = prepared.badRows;
     if (prepared.badRows > 0) progress.failuresByReason.InvalidManifestRow = prepared.badRows;
@@ -295,6 +350,7 @@ async function startState(input: PathgenRunInput, bootstrap: RunActivities): Pro
         }
       : {}),
     pending: [],
+    ...(materializeErrors ? { materializeErrors } : {}),
     startedAtMs: Date.now(),
     maxInFlight: prepared.settings.maxInFlight,
     paused: false,

@@ -52,7 +52,6 @@ export function slideWorkflowId(runId: string, slideId: string): string {
   return `pathgen-slide-${runId}-${slideId}`;
 }
 
-
 export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResult> {
   const { runId, row, settings } = input;
   const queues = settings.taskQueues;
@@ -144,7 +143,7 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
     enter('record');
     const summary = await recordSlide({
       runId,
-      row,
+      job: { kind: 'pipeline', row },
       status: 'completed',
       candidates,
       selectResultKey,
@@ -165,7 +164,7 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
     setCurrentDetails(`slide ${row.slideId} failed at ${stage}: ${reason}`);
     const summary = await recordSlide({
       runId,
-      row,
+      job: { kind: 'pipeline', row },
       status: 'failed',
       reason,
       message: `${stage}: ${message}`,

@@ -148,4 +148,45 @@ describe('pathgenRun on a real Temporal server', () => {
       await connection.close();
     }
   }, 240_000);
+
+  it('materializes a PathGen-format JSON from local slides and exports the same records', async () => {
+    const runId = `m-${randomUUID().slice(0, 8)}`;
+    const records = [
+      {
+        wsi_id: 'TCGA-AA-0001-01Z-00-DX1.ABC',
+        position: ['672', '1344'],
+        caption: 'Dense tumour cells.',
+        file_id: 'f1',
+      },
+      { wsi_id: 'TCGA-AA-0001-01Z-00-DX1.ABC', position: ['1344', '1344'], caption: 'Stroma.', file_id: 'f1' },
+      { wsi_id: 'TCGA-BB-0002-01Z-00-DX1.DEF', position: ['0', '0'], caption: 'Glass corner.', file_id: 'f2' },
+      { wsi_id: 'TCGA-ZZ-9999-01Z-00-DX1.NOPE', position: ['0', '0'], caption: 'Unknown slide.', file_id: 'f3' },
+    ];
+    const json = path.join(dir, `${runId}.json`);
+    writeFileSync(json, JSON.stringify(records));
+    const lookup = path.join(dir, `${runId}-lookup.csv`);
+    writeFileSync(
+      lookup,
+      `wsi_id,slide\nTCGA-AA-0001-01Z-00-DX1.ABC,${slides['good-a']}\nTCGA-BB-0002-01Z-00-DX1.DEF,${slides['good-b']}\n`,
+    );
+    const { client, connection } = await connectTestClient();
+    try {
+      const result = await client.workflow.execute<typeof pathgenRun>('pathgenRun', {
+        taskQueue: queues.cpu,
+        workflowId: runWorkflowId(runId),
+        args: [{ runId, materialize: { pathgenJson: json, lookup } }],
+      });
+      expect(result.progress).toMatchObject({ total: 2, completed: 2, failed: 0, captions: 3 });
+      expect(result.progress.patchFailuresByReason).toEqual({ UnknownWsiId: 1 });
+      const pointer = (await readExportPointer(store, `exports/${runId}`)) as ExportPointer;
+      const exported = JSON.parse(
+        (await store.get(`exports/${runId}/versions/${pointer.version}/pathgen.json`)).toString(),
+      ) as typeof records;
+      const sortKey = (record: (typeof records)[number]) => `${record.wsi_id} ${record.position.join(' ')}`;
+      expect(exported.map(sortKey).sort()).toEqual(records.slice(0, 3).map(sortKey).sort());
+      expect(exported.find((record) => record.caption === 'Stroma.')).toMatchObject({ file_id: 'f1' });
+    } finally {
+      await connection.close();
+    }
+  }, 120_000);
 });
