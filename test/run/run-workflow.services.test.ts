@@ -1,3 +1,5 @@
+import { Worker } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +17,7 @@ import type { pathgenRun, PathgenRunInput } from '../../workflows/run.js';
 import { runWorkflowId } from '../../workflows/run.js';
 import { slideWorkflowId } from '../../workflows/slide.js';
 import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
+import { repoRoot, requireTool } from '../setup/tools.js';
 import { readTarFiles } from '../export/tar-tools.js';
 import { writeBrokenVariants, writeSyntheticSvs } from '../wsi/synthetic-slides.js';
 
@@ -130,6 +133,33 @@ describe('pathgenRun on a real Temporal server', () => {
       const members = readTarFiles(shard).map((file) => file.name);
       expect(members.filter((name) => name.endsWith('.jpg'))).toHaveLength(progress.captions);
       expect(members.filter((name) => name.endsWith('.txt'))).toHaveLength(progress.captions);
+
+      // Both workflows' histories replay against the current code; PATHGEN_RECORD_HISTORIES=1 saves them
+      // as the committed replay fixtures (test/histories/README.md).
+      for (const [workflowId, name] of [
+        [runWorkflowId(runId), 'pathgen-run'],
+        [slideWorkflowId(runId, 'good-a'), 'pathgen-slide'],
+      ] as const) {
+        const history = await client.workflow.getHandle(workflowId).fetchHistory();
+        await Worker.runReplayHistory({ workflowsPath: path.join(repoRoot, 'workflows', 'index.ts') }, history);
+        if (process.env.PATHGEN_RECORD_HISTORIES === '1') {
+          const json = execFileSync(
+            requireTool('temporal'),
+            [
+              'workflow',
+              'show',
+              '--address',
+              inject('temporalAddress'),
+              '--workflow-id',
+              workflowId,
+              '--output',
+              'json',
+            ],
+            { encoding: 'utf8' },
+          );
+          writeFileSync(path.join(repoRoot, 'test', 'histories', `${name}.json`), json);
+        }
+      }
 
       // Repair the missing slide and rerun only what failed for that reason: a new execution of the run.
       copyFileSync(slides['good-b']!, missing);
