@@ -12,6 +12,7 @@ import type {
   SummarizeResult,
 } from './agents/index.js';
 import { PathgenError } from './errors.js';
+import { whileHeartbeating } from './heartbeat.js';
 import type { ObjectStore } from './store/object-store.js';
 
 // The agents queue's activities. Each works through a batch of patches (never one activity per
@@ -174,25 +175,29 @@ async function runStage(
     }
   };
   let done = 0;
-  context.heartbeat({ stage, done, total: input.patches.length } satisfies AgentHeartbeat);
+  const progress = (): AgentHeartbeat => ({ stage, done, total: input.patches.length });
 
   // Model calls queue on the endpoint's shared limiter; built-in ones are CPU work on this thread.
   const parallel = agents.settings[stage].backend === 'openai' ? agents.settings.endpointConcurrency : 1;
-  await forEachConcurrently(input.patches, parallel, signal, async (patch) => {
-    const key = stageKey(input.outputPrefix, stage, patch.id);
-    const existing = await deps.store.head(key);
-    if (existing) {
-      result.reused += 1;
-      count(parseJson<StageRecord<object>>(await deps.store.get(key), key));
-    } else {
-      const { record, usage } = await runPatchStage(deps.store, agents, stage, input, patch, findings, signal);
-      result.usage = sumUsage(result.usage, usage);
-      await deps.store.put(key, json(record), { contentType: 'application/json' });
-      count(record);
-    }
-    done += 1;
-    context.heartbeat({ stage, done, total: input.patches.length } satisfies AgentHeartbeat);
-  });
+  // Heartbeats also flow while a patch waits out rate limits, so a short heartbeat timeout still
+  // tells a slow endpoint from a dead worker.
+  await whileHeartbeating(progress, () =>
+    forEachConcurrently(input.patches, parallel, signal, async (patch) => {
+      const key = stageKey(input.outputPrefix, stage, patch.id);
+      const existing = await deps.store.head(key);
+      if (existing) {
+        result.reused += 1;
+        count(parseJson<StageRecord<object>>(await deps.store.get(key), key));
+      } else {
+        const { record, usage } = await runPatchStage(deps.store, agents, stage, input, patch, findings, signal);
+        result.usage = sumUsage(result.usage, usage);
+        await deps.store.put(key, json(record), { contentType: 'application/json' });
+        count(record);
+      }
+      done += 1;
+      context.heartbeat(progress());
+    }),
+  );
   return result;
 }
 

@@ -58,8 +58,9 @@ export const agentBatchActivityOptions = (taskQueue: string): ActivityOptions =>
   taskQueue,
   // 64 patches × a slow VLM with backoff; the per-patch heartbeat is what detects a dead worker.
   startToCloseTimeout: '2h',
-  // A patch may wait through rate limiting for a few minutes; longer silence means the worker died.
-  heartbeatTimeout: '5m',
+  // The activity heartbeats every 5 s, also while a patch waits out rate limits: a minute of
+  // silence means the worker died, and the retry skips the patches whose results are stored.
+  heartbeatTimeout: '60s',
   retry: {
     initialInterval: '30s',
     backoffCoefficient: 2,
