@@ -11,7 +11,9 @@ import type {
   ReviseResult,
   SummarizeResult,
 } from './agents/index.js';
-import { PathgenError } from './errors.js';
+import { readFile } from 'node:fs/promises';
+import { PathgenError, errorMessage } from './errors.js';
+import { parseSlideReference } from './staging/slide-reference.js';
 import { whileHeartbeating } from './heartbeat.js';
 import type { ObjectStore } from './store/object-store.js';
 
@@ -35,7 +37,7 @@ export interface PatchRef {
 
 export interface FindingsInput {
   slideId: string;
-  /** The report text, or a store key holding it. */
+  /** The report text, or where it is (a path, file:// or s3:// URI, or store key). */
   report?: string;
   reportKey?: string;
 }
@@ -98,7 +100,7 @@ export function createAgentActivities(deps: AgentStageDeps) {
 export type AgentActivities = ReturnType<typeof createAgentActivities>;
 
 async function extractFindings(deps: AgentStageDeps, input: FindingsInput): Promise<FindingsOutput> {
-  const report = input.report ?? (input.reportKey ? (await deps.store.get(input.reportKey)).toString('utf8') : '');
+  const report = input.report ?? (input.reportKey ? await readReport(deps.store, input.reportKey) : '');
   const agents = await deps.agents();
   const settings = agents.settings.findings;
   const model = settings.backend === 'builtin' ? 'builtin' : (settings.model ?? '');
@@ -135,6 +137,19 @@ async function extractFindings(deps: AgentStageDeps, input: FindingsInput): Prom
     usage: record.usage,
     reused: false,
   };
+}
+
+/** A report named by path, file:// or s3:// URI, or store key, as slides are. */
+async function readReport(store: ObjectStore, reference: string): Promise<string> {
+  const location = parseSlideReference(reference, store);
+  if (location.kind === 'store') return (await store.get(location.key)).toString('utf8');
+  try {
+    return await readFile(location.path, 'utf8');
+  } catch (error) {
+    throw new PathgenError('InvalidInput', `cannot read report ${location.path}: ${errorMessage(error)}`, {
+      reference,
+    });
+  }
 }
 
 export interface StoredFindings {
@@ -184,10 +199,12 @@ async function runStage(
   await whileHeartbeating(progress, () =>
     forEachConcurrently(input.patches, parallel, signal, async (patch) => {
       const key = stageKey(input.outputPrefix, stage, patch.id);
-      const existing = await deps.store.head(key);
-      if (existing) {
+      const existing = (await deps.store.exists(key))
+        ? parseJson<StageRecord<object>>(await deps.store.get(key), key)
+        : undefined;
+      if (existing && !worthRetrying(existing)) {
         result.reused += 1;
-        count(parseJson<StageRecord<object>>(await deps.store.get(key), key));
+        count(existing);
       } else {
         const { record, usage } = await runPatchStage(deps.store, agents, stage, input, patch, findings, signal);
         result.usage = sumUsage(result.usage, usage);
@@ -202,6 +219,11 @@ async function runStage(
 }
 
 type StageAnswer = DescribeResult | ReviseResult | SummarizeResult;
+
+/** A patch whose model server never answered is tried again when its batch runs again (a rerun, a reset). */
+function worthRetrying(record: StageRecord<object>): boolean {
+  return !record.ok && record.failure.code === 'ModelUnavailable';
+}
 
 async function runPatchStage(
   store: ObjectStore,

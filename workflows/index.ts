@@ -4,3 +4,4 @@ export { pathgenTile } from './tile.js';
 export { pathgenSlide } from './slide.js';
 export { pathgenRun } from './run.js';
 export { pathgenMaterializeSlide } from './materialize-slide.js';
+export { pathgenExport } from './export.js';

@@ -18,6 +18,7 @@ import type { MaterializeActivities } from '../activities/materialize.js';
 import type { ManifestRef, PrepareRunResult, RunActivities, SlideJob } from '../activities/run.js';
 import type { RunSettingsOverrides } from '../activities/run-settings.js';
 import { exportActivityOptions, materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
+import { exportVersion } from './export.js';
 import { pathgenMaterializeSlide } from './materialize-slide.js';
 import { addCount, addUsage, emptyProgress, zeroUsage } from './run-progress.js';
 import type { RunProgress } from './run-progress.js';
@@ -268,7 +269,7 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
         const now = new Date();
         const exported = await exportRun({
           runId,
-          version: `v${now.toISOString().replace(/[-:.]/g, '')}`,
+          version: exportVersion(now),
           createdAt: now.toISOString(),
           samplesPerShard: settings.export.samplesPerShard,
           formats: {
