@@ -12,6 +12,7 @@ import { openConfiguredStore } from './configured-store.js';
 import { formatChecks, runDoctor } from './doctor.js';
 import { installRuntime } from './install-runtime.js';
 import { pathgenVersion } from './package-info.js';
+import { runDemo } from './run-demo.js';
 import { runWorkers } from './run-workers.js';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -114,6 +115,35 @@ export function buildProgram(): Command {
       process.stdout.write(`${formatChecks(checks)}\n`);
       if (checks.some((check) => check.status === 'fail')) {
         throw new ExitError(exitCodes.failed, 'doctor: some checks failed (see the fixes above)');
+      }
+    });
+
+  program
+    .command('demo')
+    .description(
+      'The whole pipeline on embedded defaults: synthetic slides with reports → tile → select → agents → export.',
+    )
+    .option('--slides <n>', 'synthetic slides to generate', '3')
+    .option('--seed <n>', 'seed of the synthetic cohort', '0')
+    .option('--dir <dir>', "where the demo's slides and manifest go", '.pathgen/demo')
+    .option('--stop-server', 'stop a Temporal dev server the demo started when it ends (default: keep it for the UI)')
+    .action(async (options: { slides: string; seed: string; dir: string; stopServer?: boolean }, command: Command) => {
+      const config = configFrom(command);
+      const slides = number(options.slides, '--slides', true);
+      if (slides < 1) throw new ExitError(exitCodes.usage, '--slides takes a positive integer');
+      installRuntime('WARN');
+      const outcome = await runDemo({
+        config,
+        store: openConfiguredStore(config.storage),
+        dir: path.resolve(options.dir),
+        stateDir: path.resolve('.state', 'demo-temporal'),
+        slides,
+        seed: number(options.seed, '--seed', true),
+        out: process.stdout,
+        keepServer: !options.stopServer,
+      });
+      if (outcome.result.progress.completed === 0) {
+        throw new ExitError(exitCodes.failed, 'pathgen demo: no slide completed (see the failures above)');
       }
     });
 

@@ -59,6 +59,7 @@ export async function pathgenMaterializeSlide(input: PathgenMaterializeSlideInpu
       failures: result.failures,
       usage: zeroUsage,
       durationMs: Date.now() - started,
+      reached: [],
     };
   } catch (error) {
     if (isCancellation(error)) throw error;
@@ -78,6 +79,6 @@ export async function pathgenMaterializeSlide(input: PathgenMaterializeSlideInpu
       prefixes: {},
       startedAt: new Date(started).toISOString(),
     });
-    return { ...summary, usage: zeroUsage, durationMs: Date.now() - started };
+    return { ...summary, usage: zeroUsage, durationMs: Date.now() - started, reached: [] };
   }
 }

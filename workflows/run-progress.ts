@@ -36,12 +36,8 @@ export function emptyProgress(runId: string, maxInFlight: number): RunProgress {
     running: 0,
     paused: false,
     maxInFlight,
-    stages: {
-      tile: { done: 0, total: 0 },
-      select: { done: 0, total: 0 },
-      captions: { done: 0, total: 0 },
-      export: { done: 0, total: 1 },
-    },
+    // Slides past each slide stage (filled in when the total is known), patches captioned, the export.
+    stages: { captions: { done: 0, total: 0 }, export: { done: 0, total: 1 } },
     captions: 0,
     failuresByReason: {},
     patchFailuresByReason: {},

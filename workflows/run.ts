@@ -23,7 +23,7 @@ import { pathgenMaterializeSlide } from './materialize-slide.js';
 import { addCount, addUsage, emptyProgress, zeroUsage } from './run-progress.js';
 import type { RunProgress } from './run-progress.js';
 import { PathgenRunId, PathgenStatus } from './search-attributes.js';
-import { pathgenSlide, slideWorkflowId } from './slide.js';
+import { pathgenSlide, slideStages, slideWorkflowId } from './slide.js';
 import type { SlideResult } from './slide.js';
 
 // A cohort run: a sliding window of slide workflows over a manifest read page by page, progress as
@@ -105,6 +105,12 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
   let inFlight = 0;
   const snapshot = (): RunProgress => ({
     ...progress,
+    stages: Object.fromEntries(
+      Object.entries(progress.stages).map(([stage, bar]) => [
+        stage,
+        (slideStages as readonly string[]).includes(stage) ? { done: bar.done, total: progress.total } : bar,
+      ]),
+    ),
     running: inFlight,
     paused: state.paused,
     maxInFlight: state.maxInFlight,
@@ -152,11 +158,11 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
       addCount(progress.failuresByReason, result.reason ?? 'Unknown');
     }
     const counts = result.counts;
-    if (counts.candidates !== undefined) progress.stages.tile!.done += 1;
-    if (counts.selected !== undefined) {
-      progress.stages.select!.done += 1;
-      progress.stages.captions!.total += counts.selected;
+    for (const stage of result.reached) {
+      const bar = (progress.stages[stage] ??= { done: 0, total: progress.total });
+      bar.done += 1;
     }
+    if (counts.selected !== undefined) progress.stages.captions!.total += counts.selected;
     progress.stages.captions!.done += counts.captioned ?? 0;
     progress.captions += counts.captioned ?? 0;
     for (const [code, count] of Object.entries(result.failures)) addCount(progress.patchFailuresByReason, code, count);
@@ -206,7 +212,7 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
       prefixes: {},
       startedAt: new Date().toISOString(),
     });
-    return { ...summary, usage: zeroUsage, durationMs: 0 };
+    return { ...summary, usage: zeroUsage, durationMs: 0, reached: [] };
   };
 
   progress.phase = 'running';
@@ -336,8 +342,7 @@ async function startState(input: PathgenRunInput, bootstrap: RunActivities): Pro
     if (prepared.badRows > 0) progress.failuresByReason.InvalidManifestRow = prepared.badRows;
     progress.manifestErrors = prepared.firstErrors;
   }
-  progress.stages.tile!.total = progress.total;
-  progress.stages.select!.total = progress.total;
+  for (const stage of slideStages.slice(0, -1)) progress.stages[stage] = { done: 0, total: progress.total };
   return {
     prepared,
     progress,

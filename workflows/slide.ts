@@ -43,6 +43,8 @@ export interface PathgenSlideInput {
 export interface SlideResult extends SlideSummary {
   usage: AgentUsage;
   durationMs: number;
+  /** Stages the slide got through (for the run's per-stage progress). */
+  reached: SlideStage[];
 }
 
 export const slideStages = ['tile', 'findings', 'select', 'describe', 'revise', 'summarize', 'record'] as const;
@@ -66,7 +68,9 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
   let usage = zeroUsage;
   const prefixes: Record<string, string> = {};
   let stage: SlideStage = 'tile';
+  const reached: SlideStage[] = [];
   const enter = (next: SlideStage) => {
+    if (next !== 'tile') reached.push(...passedBefore(stage, next));
     stage = next;
     upsertSearchAttributes([{ key: PathgenStage, value: next }]);
     setCurrentDetails(`slide ${row.slideId}: ${next}`);
@@ -153,7 +157,7 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
       startedAt,
     });
     upsertSearchAttributes([{ key: PathgenStatus, value: 'completed' }]);
-    return { ...summary, usage, durationMs: Date.now() - started };
+    return { ...summary, usage, durationMs: Date.now() - started, reached };
   } catch (error) {
     if (isCancellation(error)) throw error;
     const { reason, message } = slideFailure(error);
@@ -175,8 +179,13 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
       prefixes,
       startedAt,
     });
-    return { ...summary, usage, durationMs: Date.now() - started };
+    return { ...summary, usage, durationMs: Date.now() - started, reached };
   }
+}
+
+/** The stages from `from` up to (not including) `to`: describe, revise and summarize run as one step per batch. */
+function passedBefore(from: SlideStage, to: SlideStage): SlideStage[] {
+  return slideStages.slice(slideStages.indexOf(from), slideStages.indexOf(to));
 }
 
 /** The failure type an activity ended with (its error code), or what Temporal says went wrong. */
