@@ -112,7 +112,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
         }),
       );
       if (server.started && options.keepServer) {
-        say(`  The Temporal dev server keeps running for the UI; stop it with: pkill -f '${options.stateDir}'`);
+        say(
+          `  The Temporal dev server keeps running for the UI; stop it with: kill $(cat ${path.join(options.stateDir, 'pids', 'temporal.pid')})`,
+        );
       }
       return { result, datasetDir, uiUrl: server.uiUrl };
     } finally {

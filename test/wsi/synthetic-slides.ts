@@ -1,11 +1,19 @@
 import { copyFile, open, readFile, truncate, writeFile } from 'node:fs/promises';
-import sharp, { type Sharp, type TiffOptions } from 'sharp';
+import sharp, { type TiffOptions } from 'sharp';
 import { RandomAccessFile } from '../../activities/wsi/random-access-file.js';
-import { Compression, Photometric, readTiffImage, type TiffImage } from '../../activities/wsi/tiff-image.js';
-import { parseTiff, Tag, type TiffStructure } from '../../activities/wsi/tiff-parser.js';
-import { writeTiff, type TiffPageSpec } from '../../activities/wsi/tiff-writer.js';
-import { encodeAperioRgbTile, encodeYcbcrTile } from './aperio-rgb-jpeg.js';
+import { readTiffImage, type TiffImage } from '../../activities/wsi/tiff-image.js';
+import { parseTiff, Tag } from '../../activities/wsi/tiff-parser.js';
+import { writeTiff } from '../../activities/wsi/tiff-writer.js';
+import {
+  bufferSource,
+  pageSpecFrom,
+  writeAperioSvs,
+  type AperioSvsOptions,
+} from '../../workers/demo/aperio-svs-writer.js';
 import { mulberry32, SyntheticTissue, type SyntheticTissueOptions } from './synthetic-tissue.js';
+
+// The layout writer and its TIFF helpers live with the demo's slides; tests keep importing them here.
+export { bufferSource, pageSpecFrom };
 
 // Synthetic slides for tests and the benchmark: an Aperio-layout SVS written tile by tile with our
 // TIFF writer, generic pyramidal TIFFs written by libvips (pages, SubIFDs, OME-TIFF, several
@@ -37,192 +45,31 @@ export interface SyntheticSlide {
   levels: { width: number; height: number }[];
 }
 
-const aperioHeader = 'Aperio Image Library v12.0.15';
-
-async function* renderTiles(
-  tissue: SyntheticTissue,
-  level: { width: number; height: number; downsample: number },
-  tileSize: number,
-  encode: (rgb: Buffer) => Promise<Buffer>,
-  reuseGlass = false,
-): AsyncGenerator<Buffer> {
-  const across = Math.ceil(level.width / tileSize);
-  const down = Math.ceil(level.height / tileSize);
-  const batch = 8;
-  // Tiles of bare glass are all alike but for noise; when asked, one is encoded and repeated, which
-  // makes gigapixel benchmark slides quick to write without changing how tissue tiles decode.
-  let glass: Promise<Buffer> | undefined;
-  for (let start = 0; start < across * down; start += batch) {
-    const indices = Array.from({ length: Math.min(batch, across * down - start) }, (_, i) => start + i);
-    const encoded = await Promise.all(
-      indices.map((index) => {
-        const x = (index % across) * tileSize;
-        const y = Math.floor(index / across) * tileSize;
-        const span = tileSize * level.downsample;
-        if (reuseGlass && tissue.isBlankGlass(x * level.downsample, y * level.downsample, span, span)) {
-          glass ??= encode(tissue.render(x, y, tileSize, tileSize, level.downsample));
-          return glass;
-        }
-        return encode(tissue.render(x, y, tileSize, tileSize, level.downsample));
-      }),
-    );
-    yield* encoded;
-  }
-}
-
 /** An SVS laid out like a scanner writes it: level 0, thumbnail, lower levels, label, macro. */
 export async function writeSyntheticSvs(path: string, spec: SyntheticSlideSpec): Promise<SyntheticSlide> {
-  const tileSize = spec.tileSize ?? 240;
-  const quality = spec.quality ?? 80;
-  const mpp = spec.mpp ?? 0.25;
-  const appMag = spec.appMag ?? 40;
   const tissue = new SyntheticTissue(spec.width, spec.height, spec.seed, spec);
-  const downsamples = [1, ...(spec.downsamples ?? [4, 16])];
-  const levels = downsamples.map((downsample) => ({
-    width: Math.floor(spec.width / downsample),
-    height: Math.floor(spec.height / downsample),
-    downsample,
-  }));
-  const ycbcr = spec.jpegColour === 'ycbcr';
-  const encoder = ycbcr ? encodeYcbcrTile : encodeAperioRgbTile;
-  const photometric = ycbcr ? Photometric.YCbCr : Photometric.Rgb;
-  const { tables } = await encoder(Buffer.alloc(16 * 16 * 3, 255), 16, 16, quality);
-  const encode = async (rgb: Buffer, w = tileSize, h = tileSize) => (await encoder(rgb, w, h, quality)).tile;
-  const common = `|AppMag = ${appMag}|StripeWidth = 2040|ScanScope ID = SS1234|Filename = synthetic-${spec.seed}|Date = 01/02/24|Time = 10:00:00|MPP = ${mpp.toFixed(4)}|Left = 25.0|Top = 23.0`;
-  const levelPage = (level: (typeof levels)[number], index: number): TiffPageSpec => ({
-    width: level.width,
-    height: level.height,
-    tile: { width: tileSize, height: tileSize },
-    compression: Compression.Jpeg,
-    photometric,
-    ycbcrSubsampling: [1, 1],
-    jpegTables: tables,
-    description:
-      index === 0
-        ? `${aperioHeader} \r\n${spec.width}x${spec.height} [0,0 ${spec.width}x${spec.height}] (${tileSize}x${tileSize}) JPEG/${ycbcr ? 'YCC' : 'RGB'} Q=${quality}${common}`
-        : `${aperioHeader} \r\n${spec.width}x${spec.height} [0,0 ${spec.width}x${spec.height}] (${tileSize}x${tileSize}) -> ${level.width}x${level.height} JPEG/${ycbcr ? 'YCC' : 'RGB'} Q=${quality}${common}`,
-    chunks: renderTiles(tissue, level, tileSize, (rgb) => encode(rgb), spec.reuseGlassTiles),
-  });
-
-  const thumbnailDownsample = Math.max(spec.width / 768, spec.height / 768, 1);
-  const thumbnail = {
-    width: Math.round(spec.width / thumbnailDownsample),
-    height: Math.round(spec.height / thumbnailDownsample),
-    downsample: thumbnailDownsample,
+  const options: AperioSvsOptions = {
+    width: spec.width,
+    height: spec.height,
+    filename: `synthetic-${spec.seed}`,
+    labelSeed: spec.seed,
   };
-  const rowsPerStrip = 64;
-  async function* thumbnailStrips(): AsyncGenerator<Buffer> {
-    for (let top = 0; top < thumbnail.height; top += rowsPerStrip) {
-      const rows = Math.min(rowsPerStrip, thumbnail.height - top);
-      yield await encode(tissue.render(0, top, thumbnail.width, rows, thumbnail.downsample), thumbnail.width, rows);
-    }
-  }
-  const label = await pageFromSharp(labelImage(spec.seed), { compression: 'lzw', predictor: 'horizontal' });
-  const macro = await pageFromSharp(macroImage(tissue), { compression: 'jpeg', quality: 85 });
-
-  const pages: TiffPageSpec[] = [
-    levelPage(levels[0]!, 0),
-    {
-      width: thumbnail.width,
-      height: thumbnail.height,
-      rowsPerStrip,
-      compression: Compression.Jpeg,
-      photometric,
-      ycbcrSubsampling: [1, 1],
-      jpegTables: tables,
-      description: `${aperioHeader} \r\n${spec.width}x${spec.height} -> ${thumbnail.width}x${thumbnail.height} - ${common}`,
-      chunks: thumbnailStrips(),
-    },
-    ...levels.slice(1).map((level, i) => levelPage(level, i + 1)),
-    { ...label, description: `${aperioHeader}\nlabel ${label.width}x${label.height}` },
-    { ...macro, description: `${aperioHeader}\nmacro ${macro.width}x${macro.height}` },
-  ];
-  await writeTiff(path, pages, { bigTiff: spec.width * spec.height > 2e9 });
+  if (spec.tileSize !== undefined) options.tileSize = spec.tileSize;
+  if (spec.quality !== undefined) options.quality = spec.quality;
+  if (spec.mpp !== undefined) options.mpp = spec.mpp;
+  if (spec.appMag !== undefined) options.appMag = spec.appMag;
+  if (spec.downsamples !== undefined) options.downsamples = spec.downsamples;
+  if (spec.reuseGlassTiles !== undefined) options.reuseGlassTiles = spec.reuseGlassTiles;
+  if (spec.jpegColour !== undefined) options.jpegColour = spec.jpegColour;
+  const levels = await writeAperioSvs(path, tissue, options);
   return {
     path,
     width: spec.width,
     height: spec.height,
-    mpp,
+    mpp: spec.mpp ?? 0.25,
     tissue,
     levels: levels.map(({ width, height }) => ({ width, height })),
   };
-}
-
-function labelImage(seed: number): Sharp {
-  const random = mulberry32(seed + 99);
-  const width = 300;
-  const height = 280;
-  const rgb = Buffer.alloc(width * height * 3, 250);
-  // A barcode-like pattern of bars, so the label is not flat.
-  for (let x = 20; x < width - 20; x += 6) {
-    if (random() < 0.5) continue;
-    for (let y = 40; y < 160; y++) rgb.fill(20, (y * width + x) * 3, (y * width + x + 3) * 3);
-  }
-  return sharp(rgb, { raw: { width, height, channels: 3 } });
-}
-
-function macroImage(tissue: SyntheticTissue): Sharp {
-  const width = 600;
-  const height = Math.round((600 * tissue.height) / tissue.width);
-  const slide = tissue.render(0, 0, width, height, tissue.width / width);
-  return sharp(slide, { raw: { width, height, channels: 3 } }).extend({ left: 150, background: '#c8c8c8' });
-}
-
-/** Encodes an image with libvips' TIFF writer and lifts out its strips and tags as a page. */
-async function pageFromSharp(
-  image: Sharp,
-  options: TiffOptions,
-): Promise<TiffPageSpec & { width: number; height: number }> {
-  const tiff = await image.tiff(options).toBuffer();
-  const structure = await parseTiff(bufferSource(tiff));
-  const parsed = readTiffImage('memory', structure.pages[0]!);
-  return {
-    ...pageSpecFrom(parsed, structure, 0, (i) =>
-      tiff.subarray(parsed.offsets[i], parsed.offsets[i]! + parsed.byteCounts[i]!),
-    ),
-  };
-}
-
-/** A TIFF in memory as a ByteSource; like a file, it refuses reads past its end. */
-export function bufferSource(buffer: Buffer) {
-  return {
-    path: 'memory',
-    size: buffer.length,
-    read: (offset: number, length: number): Promise<Buffer> =>
-      offset + length > buffer.length
-        ? Promise.reject(new RangeError(`read past the end: ${offset}+${length} of ${buffer.length}`))
-        : Promise.resolve(buffer.subarray(offset, offset + length)),
-  };
-}
-
-export function pageSpecFrom(
-  image: TiffImage,
-  structure: TiffStructure,
-  pageIndex: number,
-  chunk: (index: number) => Buffer | Promise<Buffer>,
-): TiffPageSpec {
-  const chunks = async function* () {
-    for (let i = 0; i < image.offsets.length; i++) yield await chunk(i);
-  };
-  const spec: TiffPageSpec = {
-    width: image.width,
-    height: image.height,
-    compression: image.compression,
-    photometric: image.photometric,
-    samplesPerPixel: image.samplesPerPixel,
-    chunks: chunks(),
-  };
-  if (image.tiled) spec.tile = { width: image.tileWidth, height: image.tileHeight };
-  else spec.rowsPerStrip = image.tileHeight;
-  if (image.jpegTables) spec.jpegTables = image.jpegTables;
-  if (image.predictor !== 1) spec.predictor = image.predictor;
-  const subsampling = structure.pages[pageIndex]?.tags.get(Tag.YCbCrSubSampling);
-  if (Array.isArray(subsampling) && subsampling.length === 2)
-    spec.ycbcrSubsampling = [subsampling[0]!, subsampling[1]!];
-  if (image.xResolution && image.yResolution && (image.resolutionUnit === 2 || image.resolutionUnit === 3)) {
-    spec.resolution = { x: image.xResolution, y: image.yResolution, unit: image.resolutionUnit };
-  }
-  return spec;
 }
 
 export type PyramidLayout = 'pages' | 'subifds' | 'ome';
