@@ -131,8 +131,11 @@ function fromSentence(sentence: string, found: Finding[]): void {
   for (const clause of text.split(/[;]|,\s+(?=but\b|however\b)|\bbut\b|\bhowever\b/i)) fromClause(clause, found);
 }
 
+/** Names of types that contain a negation word without negating anything. */
+const notNegations = /\bno special type\b|\bnot otherwise specified\b/gi;
+
 function fromClause(clause: string, found: Finding[]): void {
-  const negated = negation.test(clause);
+  const negated = negation.test(clause.replace(notNegations, ''));
   for (const match of clause.matchAll(tumourPattern)) {
     const name = [match[1], match[2]].filter(Boolean).join(', ');
     found.push({ category: 'type', text: negated ? `no ${lower(name)}` : lower(name) });

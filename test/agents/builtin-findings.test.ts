@@ -57,6 +57,13 @@ describe('the built-in findings extractor', () => {
     ]);
   });
 
+  it('does not take "no special type" for a negation', () => {
+    expect(extractFindings('Invasive ductal carcinoma, no special type. No lymphovascular invasion.')).toEqual([
+      'invasive ductal carcinoma, no special type',
+      'no lymphovascular invasion',
+    ]);
+  });
+
   it('reads every sentence of a diagnosis written under a specimen heading', () => {
     expect(
       extractFindings(
