@@ -87,7 +87,62 @@ export function runWorkflowId(runId: string): string {
 export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
   const { runId } = input;
   const bootstrap = proxyActivities<RunActivities>(runBookkeepingOptions(workflowInfo().taskQueue));
-  const state: RunState = input.state ?? (await startState(input, bootstrap));
+  // Handlers first: a query or update that arrives while the run prepares must find them.
+  let current: RunState | undefined = input.state;
+  let inFlight = 0;
+  const snapshot = (): RunProgress => {
+    if (!current) return emptyProgress(runId, 0);
+    const { progress } = current;
+    return {
+      ...progress,
+      stages: Object.fromEntries(
+        Object.entries(progress.stages).map(([stage, bar]) => [
+          stage,
+          (slideStages as readonly string[]).includes(stage) ? { done: bar.done, total: progress.total } : bar,
+        ]),
+      ),
+      running: inFlight,
+      paused: current.paused,
+      maxInFlight: current.maxInFlight,
+      ...eta(progress, current.startedAtMs),
+    };
+  };
+  /** Updates wait for the run to be prepared, then act on its state. */
+  const prepared = async (): Promise<RunState> => {
+    await condition(() => current !== undefined);
+    return current!;
+  };
+  setHandler(progressQuery, snapshot);
+  setHandler(pauseUpdate, async () => {
+    (await prepared()).paused = true;
+    return snapshot();
+  });
+  setHandler(resumeUpdate, async () => {
+    (await prepared()).paused = false;
+    return snapshot();
+  });
+  setHandler(
+    setConcurrencyUpdate,
+    async (limit) => {
+      (await prepared()).maxInFlight = limit;
+      return snapshot();
+    },
+    {
+      validator: (limit) => {
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+          throw new Error('concurrency must be an integer from 1 to 10000');
+      },
+    },
+  );
+  setHandler(rerunFailedUpdate, async (options) => {
+    const ready = await prepared();
+    ready.rerun = { ...(options?.reason !== undefined ? { reason: options.reason } : {}), counted: true };
+    ready.progress.phase = 'running';
+    return snapshot();
+  });
+
+  const state: RunState = current ?? (await startState(input, bootstrap));
+  current = state;
   const { settings } = state.prepared;
   const { readManifestPage, listFailedSlides, recordSlide } = proxyActivities<RunActivities>(
     runBookkeepingOptions(settings.taskQueues.cpu),
@@ -101,48 +156,6 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
     { key: PathgenRunId, value: runId },
     { key: PathgenStatus, value: 'running' },
   ]);
-
-  let inFlight = 0;
-  const snapshot = (): RunProgress => ({
-    ...progress,
-    stages: Object.fromEntries(
-      Object.entries(progress.stages).map(([stage, bar]) => [
-        stage,
-        (slideStages as readonly string[]).includes(stage) ? { done: bar.done, total: progress.total } : bar,
-      ]),
-    ),
-    running: inFlight,
-    paused: state.paused,
-    maxInFlight: state.maxInFlight,
-    ...eta(progress, state.startedAtMs),
-  });
-  setHandler(progressQuery, snapshot);
-  setHandler(pauseUpdate, () => {
-    state.paused = true;
-    return snapshot();
-  });
-  setHandler(resumeUpdate, () => {
-    state.paused = false;
-    return snapshot();
-  });
-  setHandler(
-    setConcurrencyUpdate,
-    (limit) => {
-      state.maxInFlight = limit;
-      return snapshot();
-    },
-    {
-      validator: (limit) => {
-        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
-          throw new Error('concurrency must be an integer from 1 to 10000');
-      },
-    },
-  );
-  setHandler(rerunFailedUpdate, (options) => {
-    state.rerun = { ...(options?.reason !== undefined ? { reason: options.reason } : {}), counted: true };
-    progress.phase = 'running';
-    return snapshot();
-  });
 
   const tooLong = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings.historyEventBudget;
