@@ -1,17 +1,19 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadClipModel } from '../activities/clip/index.js';
 import type { ClipModel, ClipModelSource } from '../activities/clip/index.js';
+import { parseSlideReference } from '../activities/staging/slide-reference.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { PathgenConfig } from './config/schema.js';
 
 /**
- * A model reference as config and run inputs give it: a folder on this machine when one exists
- * at that path, else a prefix in the object store (downloaded once into the slide cache folder).
+ * A model reference read as slides are: a folder on this machine (an absolute or ./ path, a
+ * file:// URI, or a relative path that exists), else a prefix in the object store (an s3:// URI of
+ * the configured store or a key), downloaded once into the slide cache folder.
  */
 export function clipModelSource(reference: string, store: ObjectStore, cacheDir: string): ClipModelSource {
-  if (existsSync(reference)) return path.resolve(reference);
-  return { store, prefix: reference.replace(/\/+$/, ''), cacheDir: path.join(cacheDir, 'models') };
+  const location = parseSlideReference(reference.replace(/\/+$/, ''), store);
+  if (location.kind === 'local') return location.path;
+  return { store, prefix: location.key, cacheDir: path.join(cacheDir, 'models') };
 }
 
 /**
