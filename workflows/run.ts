@@ -161,7 +161,8 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings.historyEventBudget;
   const finished = (result: SlideResult, previousFailure: string | undefined) => {
     inFlight -= 1;
-    if (previousFailure !== undefined) {
+    // A rerun slide's earlier failure leaves the count (when this execution counted it).
+    if (previousFailure !== undefined && (progress.failuresByReason[previousFailure] ?? 0) > 0) {
       progress.failed -= 1;
       addCount(progress.failuresByReason, previousFailure, -1);
     }
@@ -234,12 +235,7 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
       // Stop starting slides, let the in-flight ones finish (children must not outlive this run's history), then move on.
       await condition(() => inFlight === 0);
       progress.continuedAsNew += 1;
-      await continueAsNew<typeof pathgenRun>({
-        runId,
-        manifest: input.manifest,
-        ...(input.settings ? { settings: input.settings } : {}),
-        state: { ...state, progress },
-      });
+      await continueAsNew<typeof pathgenRun>({ ...input, state: { ...state, progress } });
     }
     if (state.pending.length === 0) {
       if (state.rerun) {
