@@ -1,6 +1,7 @@
 import type { AgentsSettings } from '../../activities/agents/index.js';
 import { ClipTokenizer } from '../../activities/clip/index.js';
 import { AgentsConfig } from '../../workers/config/agents-schema.js';
+import { deepMerge } from '../../workers/config/load-config.js';
 import { tinyMerges } from '../clip/tiny-vocabulary.js';
 import { defaultFakeModel } from '../helpers/fake-openai-server.js';
 
@@ -34,17 +35,4 @@ export function syntheticPatch(index: number, size = 24): { data: Buffer; width:
   const data = Buffer.alloc(size * size * 3);
   for (let i = 0; i < data.length; i++) data[i] = (index * 37 + i * 11 + ((i * index) % 251)) & 0xff;
   return { data, width: size, height: size };
-}
-
-function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(top)) {
-    const current = out[key];
-    out[key] = isObject(current) && isObject(value) ? deepMerge(current, value) : value;
-  }
-  return out;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

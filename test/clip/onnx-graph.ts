@@ -151,20 +151,8 @@ export class OnnxGraph {
   }
 }
 
-/**
- * A fast seeded generator (mulberry32) for weights: the same seed gives the same model on every
- * machine, and 86 M values take well under a second.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seeded generator as the patch grid's: the same seed gives the same model on every machine.
+export { seededRandom } from '../../activities/wsi/patch-grid.js';
 
 /** Uniform weights with unit-variance outputs for a layer of `fanIn` inputs: U(±√(3/fanIn)). */
 export function randomWeights(random: () => number, count: number, fanIn: number): Float32Array {

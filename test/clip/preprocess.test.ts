@@ -3,6 +3,7 @@ import { PathgenError } from '../../activities/errors.js';
 import { preprocessBatch, preprocessImage, resizeForClip } from '../../activities/clip/preprocess.js';
 import { openAiClipMean, openAiClipStd, type PreprocessSpec } from '../../activities/clip/preprocess-spec.js';
 import type { RgbImage } from '../../activities/wsi/slide-reader.js';
+import { seededRandom } from '../../activities/wsi/patch-grid.js';
 import { findPilPython, pilClipResize, requirePil } from './pil-reference.js';
 
 // Tolerances, against real PIL running open_clip's eval ops (resize, centre crop) on the same bytes:
@@ -24,18 +25,6 @@ function spec(imageSize: number, overrides: Partial<PreprocessSpec> = {}): Prepr
   };
 }
 
-// mulberry32: a small seeded generator so every run sees the same pixels.
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function image(width: number, height: number, pixel: (x: number, y: number, c: number) => number): RgbImage {
   const data = Buffer.alloc(width * height * 3);
   for (let y = 0, i = 0; y < height; y++) {
@@ -45,13 +34,13 @@ function image(width: number, height: number, pixel: (x: number, y: number, c: n
 }
 
 function noise(width: number, height: number, seed: number): RgbImage {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return image(width, height, () => Math.floor(next() * 256));
 }
 
 // Smooth, tissue-like colour fields with a seeded phase.
 function gradient(width: number, height: number, seed: number): RgbImage {
-  const phase = random(seed)() * 6;
+  const phase = seededRandom(seed)() * 6;
   return image(width, height, (x, y, c) => {
     const u = x / width;
     const v = y / height;
