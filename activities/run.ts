@@ -23,7 +23,8 @@ export type ManifestRef = { rows: unknown[] } | { uri: string; format?: 'jsonl' 
 
 export interface PrepareRunInput {
   runId: string;
-  manifest: ManifestRef;
+  /** Absent for runs without rows to check (materialize mode, a rerun of failed slides). */
+  manifest?: ManifestRef;
   settings?: RunSettingsOverrides;
 }
 
@@ -138,6 +139,9 @@ async function prepareRun(deps: RunDeps, input: PrepareRunInput): Promise<Prepar
     );
   }
   const settings = deps.resolveRunSettings(input.settings);
+  const errorsKey = manifestErrorsKey(input.runId);
+  // A rerun keeps the first execution's record of bad rows; materialize mode has none.
+  if (!input.manifest) return { settings, rows: 0, goodRows: 0, badRows: 0, errorsKey, firstErrors: [] };
   const source = sourceOf(input.manifest, deps.store);
   const context = Context.current();
   const errors: ManifestRowError[] = [];
@@ -147,7 +151,6 @@ async function prepareRun(deps: RunDeps, input: PrepareRunInput): Promise<Prepar
     if (isManifestRowError(item)) errors.push(item);
     if (rows % 5000 === 0) context.heartbeat({ rows });
   }
-  const errorsKey = manifestErrorsKey(input.runId);
   await deps.store.put(errorsKey, Buffer.from(errors.map((error) => `${JSON.stringify(error)}\n`).join('')), {
     contentType: 'application/x-ndjson',
   });

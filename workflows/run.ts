@@ -332,7 +332,7 @@ async function startState(input: PathgenRunInput, bootstrap: RunActivities): Pro
   }
   const prepared = await bootstrap.prepareRun({
     runId: input.runId,
-    manifest: rerun || !input.manifest ? { rows: [] } : input.manifest,
+    ...(rerun || !input.manifest ? {} : { manifest: input.manifest }),
     ...(input.settings ? { settings: input.settings } : {}),
   });
   const progress = emptyProgress(input.runId, prepared.settings.maxInFlight);

@@ -169,6 +169,10 @@ describe('pathgenRun on a real Temporal server', () => {
         args: [{ runId, manifest: { uri: manifest }, rerunFailed: { reason: 'SlideNotFound' } }],
       });
       expect(rerun.progress).toMatchObject({ total: 1, completed: 1, failed: 0 });
+      // The rerun keeps the first execution's record of bad manifest rows.
+      const badRows = (await store.get(`runs/${runId}/manifest-errors.jsonl`)).toString().trim().split('\n');
+      expect(badRows).toHaveLength(1);
+      expect(badRows[0]).toContain('bad row');
       const repaired = JSON.parse((await store.get(slideRecordKey(runId, 'missing'))).toString()) as SlideRecord;
       expect(repaired.status).toBe('completed');
       const after = (await readExportPointer(store, `exports/${runId}`)) as ExportPointer;
