@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { pathgenRun } from '../../workflows/run.js';
 import { runWorkflowId } from '../../workflows/run.js';
-import { spawnCli } from '../helpers/cli-process.js';
+import { startWorkerProcess } from '../helpers/cli-process.js';
 import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
@@ -61,17 +61,8 @@ describe('agents across a killed worker', () => {
       PATHGEN_AGENT_MODEL: 'fake-pathology-vlm',
     };
     const startWorker = async () => {
-      const child = spawnCli(['worker', '--queues', 'cpu,gpu,agents', '--log-level', 'ERROR'], env);
+      const child = await startWorkerProcess(['--queues', 'cpu,gpu,agents', '--log-level', 'ERROR'], env);
       children.push(child);
-      child.stdout.resume();
-      let stderr = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          if (stderr.includes('polling')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${stderr}`)));
-      });
       return child;
     };
     const answered = () => fake.log.filter((entry) => entry.status === 200);

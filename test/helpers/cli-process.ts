@@ -34,3 +34,21 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeou
 export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PATHGEN_')));
 }
+
+/** A real `pathgen worker` process; resolves once it reports that it polls (rejects if it exits first). */
+export async function startWorkerProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<ChildProcessWithoutNullStreams> {
+  const child = spawnCli(['worker', ...args], env);
+  child.stdout.resume();
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('polling')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${stderr}`)));
+  });
+  return child;
+}

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
-import type { ChildProcess, ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import type { pathgenRun } from '../../workflows/run.js';
 import { progressQuery, runWorkflowId } from '../../workflows/run.js';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
 import { readTarFiles } from '../export/tar-tools.js';
-import { spawnCli } from '../helpers/cli-process.js';
+import { startWorkerProcess } from '../helpers/cli-process.js';
 import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
 import { freePort } from '../setup/minio-server.js';
 import { requireTool } from '../setup/tools.js';
@@ -95,18 +95,9 @@ describe('faults during a run', () => {
       PATHGEN_STORAGE_ROOT: path.join(dir, 'store-killed'),
       PATHGEN_CONFIG: path.join(dir, 'config.yaml'),
     };
-    const startWorker = async (): Promise<ChildProcessWithoutNullStreams> => {
-      const child = spawnCli(['worker', '--queues', 'cpu,gpu,agents', '--log-level', 'WARN'], env);
+    const startWorker = async () => {
+      const child = await startWorkerProcess(['--queues', 'cpu,gpu,agents', '--log-level', 'WARN'], env);
       processes.push(child);
-      child.stdout.resume();
-      let stderr = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          if (stderr.includes('polling')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${stderr}`)));
-      });
       return child;
     };
     const runId = `k-${randomUUID().slice(0, 8)}`;
