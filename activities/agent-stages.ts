@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { PathgenError, errorMessage } from './errors.js';
 import { parseSlideReference } from './staging/slide-reference.js';
 import { whileHeartbeating } from './heartbeat.js';
+import { getIfExists } from './store/object-store.js';
 import type { ObjectStore } from './store/object-store.js';
 
 // The agents queue's activities. Each works through a batch of patches (never one activity per
@@ -105,8 +106,9 @@ async function extractFindings(deps: AgentStageDeps, input: FindingsInput): Prom
   const settings = agents.settings.findings;
   const model = settings.backend === 'builtin' ? 'builtin' : (settings.model ?? '');
   const key = `findings/${input.slideId}/${hash([report, settings.backend, model, promptVersion('findings')])}.json`;
-  if (await deps.store.exists(key)) {
-    const stored = parseJson<StoredFindings>(await deps.store.get(key), key);
+  const existing = await getIfExists(deps.store, key);
+  if (existing) {
+    const stored = parseJson<StoredFindings>(existing, key);
     return {
       key,
       findings: stored.findings.length,
@@ -199,9 +201,8 @@ async function runStage(
   await whileHeartbeating(progress, () =>
     forEachConcurrently(input.patches, parallel, signal, async (patch) => {
       const key = stageKey(input.outputPrefix, stage, patch.id);
-      const existing = (await deps.store.exists(key))
-        ? parseJson<StageRecord<object>>(await deps.store.get(key), key)
-        : undefined;
+      const stored = await getIfExists(deps.store, key);
+      const existing = stored ? parseJson<StageRecord<object>>(stored, key) : undefined;
       if (existing && !worthRetrying(existing)) {
         result.reused += 1;
         count(existing);
@@ -269,10 +270,11 @@ async function upstream<T>(
   id: string,
 ): Promise<StageRecord<T>> {
   const key = stageKey(outputPrefix, stage, id);
-  if (!(await store.exists(key))) {
+  const stored = await getIfExists(store, key);
+  if (!stored) {
     throw new PathgenError('InvalidInput', `patch ${id} has no ${stage} result at ${key}: run ${stage} first`, { key });
   }
-  return parseJson<StageRecord<T>>(await store.get(key), key);
+  return parseJson<StageRecord<T>>(stored, key);
 }
 
 /** Runs `work` over items with at most `limit` at once; the first error stops new items and is thrown. */

@@ -12,6 +12,7 @@ import { slideRecordKey, slideRecordsPrefix } from './run-records.js';
 import type { SampleRef, SlideRecord, SlideStatus } from './run-records.js';
 import type { MaterializeSlideRef } from './materialize.js';
 import type { SelectPatchesResult } from './select.js';
+import { getIfExists } from './store/object-store.js';
 import type { ObjectStore } from './store/object-store.js';
 
 // The run's own CPU activities: resolve settings and check the manifest once, hand out manifest
@@ -214,12 +215,10 @@ async function recordSlide(deps: RunDeps, input: RecordSlideInput): Promise<Slid
       if (patch.mpp !== undefined) sample.mpp = patch.mpp;
       if (input.agentsPrefix) {
         const key = stageKey(input.agentsPrefix, 'summarize', patch.id);
-        const record = (await store.exists(key))
-          ? (JSON.parse((await store.get(key)).toString()) as StageRecord<object>)
-          : ({
-              ok: false,
-              failure: { agent: 'summarize', code: 'NotProcessed', reason: 'no summarize result' },
-            } satisfies StageRecord<object>);
+        const stored = await getIfExists(store, key);
+        const record: StageRecord<object> = stored
+          ? (JSON.parse(stored.toString()) as StageRecord<object>)
+          : { ok: false, failure: { agent: 'summarize', code: 'NotProcessed', reason: 'no summarize result' } };
         if (record.ok) {
           sample.recordKey = key;
           captioned += 1;

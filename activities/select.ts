@@ -18,6 +18,7 @@ import type { SelectProgress } from './patch-selection/select-slide.js';
 import { attributePromptsHash, buildPromptSet } from './select/index.js';
 import type { SelectionOptions } from './select/index.js';
 import { localSlidePath } from './staging/local-slide.js';
+import { getIfExists } from './store/object-store.js';
 import type { ObjectStore } from './store/object-store.js';
 import { openSlide } from './wsi/open-slide.js';
 import { readCandidate } from './wsi/patch-reading.js';
@@ -106,9 +107,8 @@ async function selectPatches(deps: SelectDeps, input: SelectPatchesInput): Promi
     result: `${prefix}/result.json`,
     embeddings: `${prefix}/embeddings.f32`,
   };
-  if (await deps.store.exists(keys.result)) {
-    return { ...(JSON.parse((await deps.store.get(keys.result)).toString()) as SelectPatchesResult), reused: true };
-  }
+  const done = await getIfExists(deps.store, keys.result);
+  if (done) return { ...(JSON.parse(done.toString()) as SelectPatchesResult), reused: true };
 
   const candidates = parseCandidatesJsonl(
     (await deps.store.get(input.candidatesKey)).toString('utf8'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PathgenError } from '../errors.js';
-import { listAll } from '../store/object-store.js';
+import { getIfExists, listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { forEachBounded } from './store-upload.js';
 
@@ -51,13 +51,8 @@ export function versionPrefix(exportPrefix: string, version: string): string {
 /** The version a reader should use now, or undefined when nothing was exported yet. */
 export async function readExportPointer(store: ObjectStore, exportPrefix: string): Promise<ExportPointer | undefined> {
   const key = pointerKey(exportPrefix);
-  let bytes: Buffer;
-  try {
-    bytes = await store.get(key);
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'NotFound') return undefined;
-    throw error;
-  }
+  const bytes = await getIfExists(store, key);
+  if (!bytes) return undefined;
   const parsed = exportPointerSchema.safeParse(JSON.parse(bytes.toString('utf8')));
   if (!parsed.success) {
     throw new PathgenError('ExportPointerInvalid', `${key} is not an export pointer: ${parsed.error.message}`, { key });

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { isStoreError } from './store-errors.js';
 
 // The object store is where pixels, embeddings and texts live: Temporal payloads carry only keys.
 // Keys are '/'-separated relative paths ("runs/r1/slides/s1/candidates.jsonl"), never starting
@@ -70,5 +71,15 @@ export async function* listAll(store: ObjectStore, prefix: string, pageSize = 10
     yield* page.objects;
     if (page.nextStartAfter === undefined) return;
     startAfter = page.nextStartAfter;
+  }
+}
+
+/** An object's bytes, or undefined when there is none: one request where exists-then-get takes two. */
+export async function getIfExists(store: ObjectStore, key: string): Promise<Buffer | undefined> {
+  try {
+    return await store.get(key);
+  } catch (error) {
+    if (isStoreError(error, 'NotFound')) return undefined;
+    throw error;
   }
 }
