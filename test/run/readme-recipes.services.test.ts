@@ -9,10 +9,9 @@ import { readExportPointer } from '../../activities/export/index.js';
 import { slideRecordKey } from '../../activities/run-records.js';
 import type { SlideRecord } from '../../activities/run-records.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
-import { loadConfig } from '../../workers/config/load-config.js';
 import { writeDemoCohort } from '../../workers/demo/index.js';
 import { runWorkers } from '../../workers/run-workers.js';
-import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
+import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
 import { repoRoot, requireTool } from '../setup/tools.js';
 
 // The README's Temporal CLI recipes, run exactly as written (only the task queue, the run id and the
@@ -46,19 +45,8 @@ describe('README recipes', () => {
       path.join(dir, 'run.json'),
       JSON.stringify({ runId, manifest: { uri: path.join(dir, 'manifest.jsonl') } }),
     );
-    const loaded = loadConfig({
-      env: {},
-      overrides: {
-        temporal: { address: inject('temporalAddress') },
-        taskQueues: queues,
-        storage: { kind: 'fs', root: path.join(dir, 'store') },
-        slideCache: { dir: path.join(dir, 'cache'), maxGiB: 1 },
-        workers: { cpu: { shutdownGraceSeconds: 1 } },
-      },
-    });
-    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
     workers = runWorkers({
-      config: loaded.config,
+      config: testWorkerConfig(queues, dir),
       roles: ['cpu', 'gpu', 'agents'],
       store,
       until: new Promise<void>((resolve) => (stop = resolve)),

@@ -11,14 +11,13 @@ import { readExportPointer } from '../../activities/export/index.js';
 import { slideRecordKey } from '../../activities/run-records.js';
 import type { SlideRecord } from '../../activities/run-records.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
-import { loadConfig } from '../../workers/config/load-config.js';
 import { runWorkers } from '../../workers/run-workers.js';
 import type { pathgenRun } from '../../workflows/run.js';
 import { progressQuery, runWorkflowId } from '../../workflows/run.js';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
 import { readTarFiles } from '../export/tar-tools.js';
 import { startWorkerProcess } from '../helpers/cli-process.js';
-import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
+import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
 import { freePort } from '../setup/minio-server.js';
 import { requireTool } from '../setup/tools.js';
 import { writeSyntheticSvs } from '../wsi/synthetic-slides.js';
@@ -148,21 +147,15 @@ describe('faults during a run', () => {
     let connection = await connect();
     const queues = uniqueQueues('restart');
     const store = new FsObjectStore({ root: path.join(dir, 'store-restart') });
-    const loaded = loadConfig({
-      configPath: path.join(dir, 'config.yaml'),
-      env: {},
-      overrides: {
-        temporal: { address },
-        taskQueues: queues,
-        storage: { kind: 'fs', root: path.join(dir, 'store-restart') },
-        slideCache: { dir: path.join(dir, 'cache'), maxGiB: 1 },
-        workers: { cpu: { shutdownGraceSeconds: 1 } },
-      },
-    });
-    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+    const config = testWorkerConfig(
+      queues,
+      dir,
+      { temporal: { address }, storage: { kind: 'fs', root: path.join(dir, 'store-restart') } },
+      path.join(dir, 'config.yaml'),
+    );
     let stop!: () => void;
     const workers = runWorkers({
-      config: loaded.config,
+      config,
       roles: ['cpu', 'gpu', 'agents'],
       store,
       until: new Promise<void>((resolve) => (stop = resolve)),

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
-import { loadConfig } from '../../workers/config/load-config.js';
 import { runWorkers } from '../../workers/run-workers.js';
 import type { pathgenRun } from '../../workflows/run.js';
 import { runWorkflowId } from '../../workflows/run.js';
-import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
+import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
 
 // A large manifest through the run's machinery: pages of rows, a sliding window of child workflows,
 // continue-as-new on a small event budget. The slides are tiny on purpose (files that do not exist,
@@ -28,20 +27,12 @@ describe('pathgenRun at scale', () => {
   let workers: Promise<void>;
 
   beforeAll(() => {
-    const loaded = loadConfig({
-      env: {},
-      overrides: {
-        temporal: { address: inject('temporalAddress') },
-        taskQueues: queues,
-        storage: { kind: 'fs', root: path.join(dir, 'store') },
-        slideCache: { dir: path.join(dir, 'cache'), maxGiB: 1 },
-        workers: { cpu: { shutdownGraceSeconds: 1, maxConcurrentActivities: 40, maxConcurrentWorkflowTasks: 40 } },
-        run: { maxInFlight, historyEventBudget: budget, manifestPageSize: 100, export: { enabled: false } },
-      },
+    const config = testWorkerConfig(queues, dir, {
+      workers: { cpu: { maxConcurrentActivities: 40, maxConcurrentWorkflowTasks: 40 } },
+      run: { maxInFlight, historyEventBudget: budget, manifestPageSize: 100, export: { enabled: false } },
     });
-    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
     workers = runWorkers({
-      config: loaded.config,
+      config,
       roles: ['cpu', 'gpu', 'agents'],
       store,
       until: new Promise<void>((resolve) => (stop = resolve)),

@@ -10,13 +10,11 @@ import type { ExportPointer } from '../../activities/export/export-pointer.js';
 import { slideRecordKey } from '../../activities/run-records.js';
 import type { SlideRecord } from '../../activities/run-records.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
-import { loadConfig } from '../../workers/config/load-config.js';
-import type { PathgenConfig } from '../../workers/config/schema.js';
 import { runWorkers } from '../../workers/run-workers.js';
 import type { pathgenRun, PathgenRunInput } from '../../workflows/run.js';
 import { runWorkflowId } from '../../workflows/run.js';
 import { slideWorkflowId } from '../../workflows/slide.js';
-import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
+import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
 import { repoRoot, requireTool } from '../setup/tools.js';
 import { readTarFiles } from '../export/tar-tools.js';
 import { writeBrokenVariants, writeSyntheticSvs } from '../wsi/synthetic-slides.js';
@@ -24,23 +22,6 @@ import { writeBrokenVariants, writeSyntheticSvs } from '../wsi/synthetic-slides.
 // The durable run on the real dev server: a small cohort with good and bad slides through every
 // stage with the built-in agents and model-free selection, the export, visibility queries, and a
 // rerun of failed slides after one is repaired.
-
-function configFor(queues: PathgenConfig['taskQueues'], dir: string): PathgenConfig {
-  const result = loadConfig({
-    env: {},
-    overrides: {
-      temporal: { address: inject('temporalAddress') },
-      taskQueues: queues,
-      storage: { kind: 'fs', root: path.join(dir, 'store') },
-      slideCache: { dir: path.join(dir, 'cache'), maxGiB: 1 },
-      workers: { cpu: { shutdownGraceSeconds: 1 } },
-      select: { maxPerSlide: 6 },
-      run: { export: { csv: false } },
-    },
-  });
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return result.config;
-}
 
 describe('pathgenRun on a real Temporal server', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-run-wf-'));
@@ -62,7 +43,7 @@ describe('pathgenRun on a real Temporal server', () => {
     slides.blank = (
       await writeSyntheticSvs(path.join(dir, 'blank.svs'), { width: 3000, height: 2000, seed: 13, blobs: 0 })
     ).path;
-    const config = configFor(queues, dir);
+    const config = testWorkerConfig(queues, dir, { select: { maxPerSlide: 6 }, run: { export: { csv: false } } });
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     workers = runWorkers({ config, roles: ['cpu', 'gpu', 'agents'], store, until: stopped });
   }, 120_000);
