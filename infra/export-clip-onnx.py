@@ -2,9 +2,14 @@
 """Export an open_clip checkpoint to a pathgen CLIP model directory (ONNX encoders + tokenizer + config).
 
 pathgen's select stage runs CLIP with onnxruntime from Node; this script is the one place that needs
-PyTorch and open_clip. Run it where both are installed (pip install torch open_clip_torch; onnxruntime
-too if you want the check at the end), then copy the output folder to the GPU workers or upload it to
-the object store.
+PyTorch and open_clip. Run it with the training environment's Python (`infra/install-tools.sh
+--train` makes .tools/train-venv: torch, open_clip_torch, onnx, which torch's TorchScript exporter
+imports, and onnxruntime for the check at the end), then copy the output folder to the GPU workers
+or upload it to the object store. It knows pathgen's own architectures (infra/train/model-configs/,
+e.g. pathgen-tiny) besides open_clip's built-in names.
+
+    .tools/train-venv/bin/python infra/export-clip-onnx.py --model pathgen-tiny \
+        --pretrained /data/train/run1/checkpoints/epoch_3.pt --out models/tiny --name tiny --version 1
 
 The directory it writes (activities/clip/model-directory.ts reads it):
 
@@ -29,8 +34,10 @@ PathGen-CLIP-L (open_clip ViT-L/14 at 336 px; the model PathGen scores candidate
         --out models/pathgen-clip-l --name PathGen-CLIP-L --version 1
 
 A checkpoint must be exported with the activation it was trained with: open_clip writes the training
-arguments to params.txt next to epoch_N.pt; add --force-quick-gelu when it says force_quick_gelu: True
-(QuickGELU is what OpenAI's CLIP weights use). A wrong choice still exports, but every embedding drifts.
+arguments to params.txt (LOGS/NAME/params.txt for LOGS/NAME/checkpoints/epoch_N.pt); add
+--force-quick-gelu when it says force_quick_gelu: True (QuickGELU is what OpenAI's CLIP weights use).
+A wrong choice would still export, with every embedding drifted, so when that params.txt is there
+the export refuses a --model or --force-quick-gelu that differs from it.
 """
 
 from __future__ import annotations
@@ -40,9 +47,11 @@ import inspect
 import json
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
+MODEL_CONFIGS = Path(__file__).resolve().parent / "train" / "model-configs"
 IMAGE_FILE = "image_encoder.onnx"
 TEXT_FILE = "text_encoder.onnx"
 TOKENIZER_FILE = "bpe_simple_vocab_16e6.txt.gz"
@@ -64,6 +73,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     parser.add_argument("--no-check", action="store_true", help="skip comparing onnxruntime's output with PyTorch's")
     return parser.parse_args(argv)
+
+
+def check_training_params(args: argparse.Namespace) -> None:
+    """Refuse an export whose model or activation differs from the checkpoint's training run.
+
+    open_clip writes params.txt beside checkpoints/ (LOGS/NAME/params.txt for
+    LOGS/NAME/checkpoints/epoch_N.pt); a wrong --force-quick-gelu exports without complaint and
+    every embedding drifts, so when that file is there it decides."""
+    checkpoint = Path(args.pretrained)
+    params_file = checkpoint.parent.parent / "params.txt"
+    if not checkpoint.is_file() or not params_file.is_file():
+        return
+    params = {}
+    for line in params_file.read_text().splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            params[key] = value
+    trained_model = params.get("model")
+    if trained_model is not None and trained_model != args.model:
+        fail(f"{checkpoint} was trained as --model {trained_model} ({params_file}), not {args.model}")
+    trained_quick_gelu = params.get("force_quick_gelu")
+    if trained_quick_gelu is not None and (trained_quick_gelu == "True") != args.force_quick_gelu:
+        wanted = "with" if trained_quick_gelu == "True" else "without"
+        fail(f"{checkpoint} was trained with force_quick_gelu: {trained_quick_gelu} ({params_file}); export it {wanted} --force-quick-gelu")
 
 
 def fail(message: str) -> NoReturn:
@@ -120,7 +153,10 @@ def export(module, example, path: Path, input_name: str, output_name: str, torch
     # TorchScript exporter writes one self-contained file (under 2 GB even for ViT-L/14-336).
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False
-    torch.onnx.export(module, (example,), str(path), **kwargs)
+    with warnings.catch_warnings():
+        # torch 2.9 announces on every call that the TorchScript exporter is no longer the default.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*legacy TorchScript-based ONNX export")
+        torch.onnx.export(module, (example,), str(path), **kwargs)
 
 
 def check(out: Path, image, text, image_ref, text_ref) -> None:
@@ -147,6 +183,10 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     import open_clip
     import torch
+
+    # pathgen's own architectures (pathgen-tiny, ...), as infra/train/pathgen_train.py registers them.
+    open_clip.add_model_config(MODEL_CONFIGS)
+    check_training_params(args)
 
     out: Path = args.out
     if out.exists():

@@ -2,8 +2,12 @@
 # Installs the real services and system packages pathgen needs, at pinned versions, into .tools/bin
 # (gitignored). Idempotent: what is already there at the pinned version is skipped.
 #
-#   infra/install-tools.sh            Temporal CLI, MinIO, CLIP's BPE vocabulary, Debian packages (vips, OpenSlide, PIL)
+#   infra/install-tools.sh            Temporal CLI, MinIO, CLIP's BPE vocabulary, Debian packages (vips, OpenSlide, PIL),
+#                                     and .tools/python-ref (numpy, scikit-learn: the eval tests' reference; ~300 MB)
 #   infra/install-tools.sh --no-apt   skip the Debian packages (e.g. no root)
+#   infra/install-tools.sh --train    also .tools/train-venv: torch, open_clip and its trainer, onnxruntime, from PyPI
+#                                     (CUDA wheels that also run on CPU; ~7 GB, a few minutes). The train stage and
+#                                     its tests run $PATHGEN_TRAIN_PYTHON, default .tools/train-venv/bin/python.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,10 +17,12 @@ bin="$root/.tools/bin"
 mkdir -p "$bin"
 
 with_apt=1
+with_train=0
 for arg in "$@"; do
   case "$arg" in
     --no-apt) with_apt=0 ;;
-    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+    --train) with_train=1 ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "install-tools: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -97,6 +103,52 @@ if [ "$with_apt" = 1 ]; then
   else
     say "Debian packages present: vips, openslide-tools, python3-openslide, python3-pil"
   fi
+fi
+
+# A virtual environment with pinned packages. Its stamp records the pins it was installed with, so
+# a rerun with the same pins costs nothing and changed pins are installed into the existing
+# environment (pip replaces only what differs) instead of rebuilding gigabytes.
+python_venv() { # dir label pins...
+  local dir=$1 label=$2
+  shift 2
+  local pins="$*" stamp="$dir/.pathgen-pins"
+  if [ -x "$dir/bin/python" ] && "$dir/bin/python" -c '' 2>/dev/null && [ "$(cat "$stamp" 2>/dev/null)" = "$pins" ]; then
+    say "$label present in ${dir#"$root"/}"
+    return
+  fi
+  local python started=$SECONDS
+  python="$(command -v python3 || true)"
+  # numpy 2.4 and torch 2.9 publish wheels for Python 3.11 and newer only.
+  if [ -z "$python" ] || ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    say "ERROR: python3 3.11 or newer is needed for ${dir#"$root"/}; install it and rerun" >&2
+    exit 1
+  fi
+  if ! [ -x "$dir/bin/python" ] || ! "$dir/bin/python" -c '' 2>/dev/null; then
+    rm -rf "$dir"
+    if ! "$python" -m venv "$dir"; then
+      say "ERROR: '$python -m venv' failed; on Debian or Ubuntu install python3-venv and rerun" >&2
+      exit 1
+    fi
+  fi
+  say "installing $label into ${dir#"$root"/}: $pins ..."
+  rm -f "$stamp"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$@"
+  echo "$pins" >"$stamp"
+  say "$label installed in $((SECONDS - started)) s ($(du -sh "$dir" | cut -f1))"
+}
+
+python_venv "$root/.tools/python-ref" "the Python reference environment" \
+  "numpy==$NUMPY_VERSION" "scikit-learn==$SCIKIT_LEARN_VERSION"
+
+if [ "$with_train" = 1 ]; then
+  python_venv "$root/.tools/train-venv" "the training environment" \
+    "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "open_clip_torch==$OPEN_CLIP_VERSION" \
+    "timm==$TIMM_VERSION" "pillow==$PILLOW_VERSION" "numpy==$NUMPY_VERSION" \
+    "webdataset==$WEBDATASET_VERSION" "braceexpand==$BRACEEXPAND_VERSION" "pandas==$PANDAS_VERSION" \
+    "onnx==$ONNX_VERSION" "onnxruntime==$ONNXRUNTIME_VERSION"
+  # The trainer imports these at start-up: a broken install shows here, not an hour into a run.
+  "$root/.tools/train-venv/bin/python" -c 'import open_clip, open_clip_train.main, onnxruntime, webdataset' ||
+    { say "ERROR: the training environment does not import; delete .tools/train-venv and rerun" >&2; exit 1; }
 fi
 
 say "done: $("$bin/temporal" --version | head -1); minio $MINIO_VERSION; $(vips --version 2>/dev/null || echo 'vips missing')"

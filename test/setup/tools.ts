@@ -16,3 +16,12 @@ export function requireTool(name: 'temporal' | 'minio'): string {
   if (onPath) return onPath;
   throw new Error(`${name} is not installed: run infra/install-tools.sh (it builds ${name} into .tools/bin)`);
 }
+
+/** The training environment's Python (infra/install-tools.sh --train), or a clear failure. */
+export function requireTrainPython(): string {
+  const candidate = process.env.PATHGEN_TRAIN_PYTHON ?? path.join(repoRoot, '.tools', 'train-venv', 'bin', 'python');
+  if (existsSync(candidate)) return candidate;
+  throw new Error(
+    `the training environment is not installed (${candidate} is missing): run infra/install-tools.sh --train`,
+  );
+}
