@@ -3,6 +3,7 @@ import { createAgentActivities } from './agent-stages.js';
 import type { Agents } from './agents/index.js';
 import type { ClipModel } from './clip/clip-model.js';
 import { createDiagnosticActivities } from './diagnostic.js';
+import { createEvalActivities } from './eval.js';
 import { createExportActivities } from './export-run.js';
 import { createMaterializeActivities } from './materialize.js';
 import { createRunActivities } from './run.js';
@@ -10,6 +11,7 @@ import type { RunSettings, RunSettingsOverrides } from './run-settings.js';
 import { createSelectActivities } from './select.js';
 import type { ObjectStore } from './store/object-store.js';
 import { createTileActivities } from './tile.js';
+import { createTrainActivities, type TrainingTools } from './train.js';
 
 export interface ActivityDeps {
   store: ObjectStore;
@@ -25,6 +27,8 @@ export interface ActivityDeps {
   resolveRunSettings: (overrides: RunSettingsOverrides | undefined) => RunSettings;
   /** CLIP token count of a caption, for the dataset card (absent: no token figures). */
   countTokens?: (text: string) => number;
+  /** The training environment's Python and our scripts (pathgenTrain). */
+  training: TrainingTools;
 }
 
 /**
@@ -35,6 +39,9 @@ export function createActivities(
   deps: ActivityDeps,
 ): Record<QueueRole, Record<string, (...args: never[]) => Promise<unknown>>> {
   const diagnostic = createDiagnosticActivities(deps);
+  const taskQueues = () => deps.resolveRunSettings(undefined).taskQueues;
+  const train = createTrainActivities({ ...deps, taskQueues });
+  const evaluation = createEvalActivities({ ...deps, taskQueues });
   return {
     cpu: {
       ...diagnostic,
@@ -42,8 +49,19 @@ export function createActivities(
       ...createRunActivities(deps),
       ...createExportActivities(deps),
       ...createMaterializeActivities(deps),
+      prepareTraining: train.prepareTraining,
+      prepareEval: evaluation.prepareEval,
+      writeEvalReport: evaluation.writeEvalReport,
     },
-    gpu: { ...diagnostic, ...createSelectActivities(deps) },
+    gpu: {
+      ...diagnostic,
+      ...createSelectActivities(deps),
+      trainStage: train.trainStage,
+      exportTrainedModel: train.exportTrainedModel,
+      zeroShotTask: evaluation.zeroShotTask,
+      linearProbeTask: evaluation.linearProbeTask,
+      slideTask: evaluation.slideTask,
+    },
     agents: { ...diagnostic, ...createAgentActivities(deps) },
   };
 }

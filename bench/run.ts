@@ -53,7 +53,7 @@ import { configuredAgents } from '../workers/configured-agents.js';
 import { clipModelLoader } from '../workers/configured-clip.js';
 import { ensureTemporalDevServer, writeDemoCohort } from '../workers/demo/index.js';
 import { installRuntime } from '../workers/install-runtime.js';
-import { pathgenVersion } from '../workers/package-info.js';
+import { pathgenVersion, trainingTools } from '../workers/package-info.js';
 import { resolveRunSettings } from '../workers/run-settings.js';
 import { runWorkers } from '../workers/run-workers.js';
 import { temporalConnectionOptions } from '../workers/temporal-connection.js';
@@ -258,6 +258,7 @@ async function runInProcess({ config, input, warmUp, serverPid }: SideJob): Prom
     loadClipModel: clipModelLoader(config, store, warn),
     resolveRunSettings: (overrides: unknown) => resolveRunSettings(config, overrides),
     countTokens: (text: string) => tokenizer.countTokens(text),
+    training: { ...trainingTools, python: trainingTools.defaultPython },
   });
   const pipeline = inProcessPipeline(config, activities);
   if (warmUp) await pipeline.run(warmUp);

@@ -30,3 +30,10 @@ export function workflowsEntry(): string {
 
 /** Where infra/install-tools.sh puts the Temporal CLI and MinIO. */
 export const toolsBin = path.join(packageRoot, '.tools', 'bin');
+
+/** What pathgenTrain runs: the venv infra/install-tools.sh --train makes, and our scripts. */
+export const trainingTools = {
+  defaultPython: path.join(packageRoot, '.tools', 'train-venv', 'bin', 'python'),
+  trainScript: path.join(packageRoot, 'infra', 'train', 'pathgen_train.py'),
+  exportScript: path.join(packageRoot, 'infra', 'export-clip-onnx.py'),
+};

@@ -10,7 +10,7 @@ import { captionTokenizer } from './caption-tokenizer.js';
 import { configuredAgents } from './configured-agents.js';
 import { resolveRunSettings } from './run-settings.js';
 import { clipModelLoader } from './configured-clip.js';
-import { pathgenVersion, workflowsEntry } from './package-info.js';
+import { pathgenVersion, trainingTools, workflowsEntry } from './package-info.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 
 export interface RunWorkersOptions {
@@ -52,6 +52,11 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
       agents: () => (agents ??= configuredAgents(config, store, warn)),
       loadClipModel: clipModelLoader(config, store, warn),
       resolveRunSettings: (overrides: unknown) => resolveRunSettings(config, overrides),
+      training: {
+        python: config.trainPython ?? trainingTools.defaultPython,
+        trainScript: trainingTools.trainScript,
+        exportScript: trainingTools.exportScript,
+      },
       ...(countTokens ? { countTokens } : {}),
     };
     const activities = createActivities(activitiesDeps);

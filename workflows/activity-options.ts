@@ -115,3 +115,53 @@ export const materializeActivityOptions = (taskQueue: string): ActivityOptions =
     nonRetryableErrorTypes: noRetryFor,
   },
 });
+
+/**
+ * One training stage: hours to days of a GPU, a checkpoint per epoch in the store. The heartbeat
+ * timeout comes from the training input (default 2 minutes: Python, CUDA and the first batch must
+ * start within it); a lost machine costs at most that plus the epoch in progress.
+ */
+export const trainStageActivityOptions = (taskQueue: string, heartbeatTimeout: string): ActivityOptions => ({
+  taskQueue,
+  startToCloseTimeout: '30d',
+  heartbeatTimeout,
+  retry: {
+    initialInterval: '10s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    // A trainer that crashes (out of memory, a lost GPU) gets a few resumed tries; each resumes from
+    // the newest stored checkpoint, so a retry costs at most one epoch.
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});
+
+/** Exporting a checkpoint to ONNX and registering it: minutes for ViT-L, seconds for small models. */
+export const modelExportActivityOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  startToCloseTimeout: '2h',
+  // It heartbeats every 5 s through every phase (the ONNX export of ViT-L takes minutes).
+  heartbeatTimeout: '2m',
+  retry: {
+    initialInterval: '10s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});
+
+/** One evaluation task: embedding a dataset (cached per image) and scoring it; minutes to hours. */
+export const evalTaskActivityOptions = (taskQueue: string): ActivityOptions => ({
+  taskQueue,
+  startToCloseTimeout: '12h',
+  // Progress is heartbeated every 5 s; a retry finds every embedded image in the feature cache.
+  heartbeatTimeout: '2m',
+  retry: {
+    initialInterval: '10s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: noRetryFor,
+  },
+});

@@ -22,6 +22,12 @@ export const nonRetryableFailureTypes = [
   'AgentMisconfigured',
   'ModelNotFound',
   'ModelInvalid',
+  'InvalidTrainInput',
+  'TrainingDataMissing',
+  'TrainerNotInstalled',
+  'InvalidDataset',
+  'InvalidEvalInput',
+  'TrainingDiverged',
 ] as const;
 
 export type NonRetryableFailureType = (typeof nonRetryableFailureTypes)[number];

@@ -5,3 +5,5 @@ export { pathgenSlide } from './slide.js';
 export { pathgenRun } from './run.js';
 export { pathgenMaterializeSlide } from './materialize-slide.js';
 export { pathgenExport } from './export.js';
+export { pathgenTrain } from './train.js';
+export { pathgenEval } from './eval.js';

@@ -61,6 +61,7 @@ export const envOverrides: readonly { name: string; path: readonly string[]; par
     parse: integer,
     about: 'agent activities at once',
   },
+  { name: 'PATHGEN_TRAIN_PYTHON', path: ['trainPython'], parse: text, about: 'Python of the training environment' },
   { name: 'PATHGEN_CLIP_MODEL', path: ['select', 'model'], parse: text, about: 'CLIP model directory or store prefix' },
   {
     name: 'PATHGEN_CLIP_PROVIDERS',

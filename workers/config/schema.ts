@@ -169,6 +169,11 @@ export const PathgenConfig = z.strictObject({
    * budgets when no CLIP model is configured; default: the copy infra/install-tools.sh installs.
    */
   clipVocabulary: nonEmpty.optional(),
+  /**
+   * The Python that runs open_clip for pathgenTrain (infra/install-tools.sh --train makes
+   * .tools/train-venv); default: that venv's python.
+   */
+  trainPython: nonEmpty.optional(),
 });
 
 export type PathgenConfig = z.infer<typeof PathgenConfig>;

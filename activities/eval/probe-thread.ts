@@ -1,0 +1,59 @@
+import { Worker } from 'node:worker_threads';
+import { PathgenError } from '../errors.js';
+import type { LinearProbeShotResult } from './eval-types.js';
+import type { LinearProbeInput } from './linear-probe.js';
+
+// The linear probe is seconds to minutes of synchronous solving; on the activity's thread it would
+// starve the heartbeat and make cancellation wait. It runs on a thread of its own instead, which a
+// cancelled activity terminates.
+
+export async function runLinearProbeInThread(
+  input: LinearProbeInput,
+  signal?: AbortSignal,
+): Promise<LinearProbeShotResult[]> {
+  signal?.throwIfAborted();
+  const worker = new Worker(bootstrapCode(), { eval: true, workerData: input });
+  try {
+    return await new Promise<LinearProbeShotResult[]>((resolve, reject) => {
+      const abort = () => {
+        void worker.terminate();
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('linear probe cancelled'));
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      worker.once(
+        'message',
+        (
+          message:
+            | { ok: true; result: LinearProbeShotResult[] }
+            | { ok: false; error: { code?: string; message: string; details?: Record<string, unknown> } },
+        ) => {
+          signal?.removeEventListener('abort', abort);
+          if (message.ok) resolve(message.result);
+          else
+            reject(
+              message.error.code
+                ? new PathgenError(message.error.code, message.error.message, message.error.details ?? {})
+                : new Error(message.error.message),
+            );
+        },
+      );
+      worker.once('error', (error) => {
+        signal?.removeEventListener('abort', abort);
+        reject(error);
+      });
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+// The thread's entry is a module beside this one: compiled JavaScript in dist/, TypeScript from
+// source (tests, tsx), where the thread registers tsx first (as the CLIP session thread does).
+function bootstrapCode(): string {
+  const here = import.meta.url;
+  const extension = here.endsWith('.ts') ? '.ts' : '.js';
+  const entry = JSON.stringify(new URL(`./probe-thread-worker${extension}`, here).href);
+  return extension === '.ts'
+    ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`
+    : `import(${entry});`;
+}
