@@ -127,25 +127,36 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed of the synthetic cohort', '0')
     .option('--dir <dir>', "where the demo's slides and manifest go", '.pathgen/demo')
     .option('--stop-server', 'stop a Temporal dev server the demo started when it ends (default: keep it for the UI)')
-    .action(async (options: { slides: string; seed: string; dir: string; stopServer?: boolean }, command: Command) => {
-      const config = configFrom(command);
-      const slides = number(options.slides, '--slides', true);
-      if (slides < 1) throw new ExitError(exitCodes.usage, '--slides takes a positive integer');
-      installRuntime('WARN');
-      const outcome = await runDemo({
-        config,
-        store: openConfiguredStore(config.storage),
-        dir: path.resolve(options.dir),
-        stateDir: path.resolve('.state', 'demo-temporal'),
-        slides,
-        seed: number(options.seed, '--seed', true),
-        out: process.stdout,
-        keepServer: !options.stopServer,
-      });
-      if (outcome.result.progress.completed === 0) {
-        throw new ExitError(exitCodes.failed, 'pathgen demo: no slide completed (see the failures above)');
-      }
-    });
+    .option(
+      '--train',
+      'then train a tiny CLIP on the export and zero-shot-evaluate it (needs infra/install-tools.sh --train)',
+    )
+    .option('--epochs <n>', 'training epochs for --train', '30')
+    .action(
+      async (
+        options: { slides: string; seed: string; dir: string; stopServer?: boolean; train?: boolean; epochs: string },
+        command: Command,
+      ) => {
+        const config = configFrom(command);
+        const slides = number(options.slides, '--slides', true);
+        if (slides < 1) throw new ExitError(exitCodes.usage, '--slides takes a positive integer');
+        installRuntime('WARN');
+        const outcome = await runDemo({
+          config,
+          store: openConfiguredStore(config.storage),
+          dir: path.resolve(options.dir),
+          stateDir: path.resolve('.state', 'demo-temporal'),
+          slides,
+          seed: number(options.seed, '--seed', true),
+          out: process.stdout,
+          keepServer: !options.stopServer,
+          ...(options.train ? { train: { epochs: number(options.epochs, '--epochs', true) } } : {}),
+        });
+        if (outcome.result.progress.completed === 0) {
+          throw new ExitError(exitCodes.failed, 'pathgen demo: no slide completed (see the failures above)');
+        }
+      },
+    );
 
   program
     .command('inspect')

@@ -7,6 +7,7 @@ import type { pathgenRun, RunResult } from '../workflows/run.js';
 import { progressQuery, runWorkflowId } from '../workflows/run.js';
 import type { PathgenConfig } from './config/schema.js';
 import { createProgressView, ensureTemporalDevServer, formatDemoSummary, writeDemoCohort } from './demo/index.js';
+import { formatDemoTrainSummary, trainAndEvaluateDemo, type DemoTrainOutcome } from './demo/demo-train.js';
 import { runWorkers } from './run-workers.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 
@@ -27,10 +28,13 @@ export interface DemoOptions {
   out: NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean; columns?: number };
   /** Keep a dev server the demo started running afterwards (so the UI link keeps working). */
   keepServer: boolean;
+  /** Also train a tiny CLIP on the export and zero-shot-evaluate it (needs install-tools.sh --train). */
+  train?: { epochs: number };
 }
 
 export interface DemoOutcome {
   result: RunResult;
+  trained?: DemoTrainOutcome;
   datasetDir: string;
   uiUrl: string;
 }
@@ -116,7 +120,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
           `  The Temporal dev server keeps running for the UI; stop it with: kill $(cat ${path.join(options.stateDir, 'pids', 'temporal.pid')})`,
         );
       }
-      return { result, datasetDir, uiUrl: server.uiUrl };
+      let trained: DemoTrainOutcome | undefined;
+      if (options.train) {
+        trained = await trainAndEvaluateDemo({
+          client,
+          store: options.store,
+          taskQueue: config.taskQueues.cpu,
+          runId,
+          dir: options.dir,
+          seed: options.seed,
+          epochs: options.train.epochs,
+          say,
+        });
+        say(formatDemoTrainSummary(trained));
+      }
+      return { result, datasetDir, uiUrl: server.uiUrl, ...(trained ? { trained } : {}) };
     } finally {
       await connection.close();
       stopWorkers();

@@ -1,7 +1,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { PathgenError } from '../errors.js';
 import { listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 
@@ -50,15 +51,25 @@ export async function uploadFile(store: ObjectStore, file: string, key: string):
   return result.size;
 }
 
-/** Copies a stored object to a local file through a `.part` file renamed into place. */
+/**
+ * Copies a stored object to a local file through a `.part` file renamed into place. A copy is reused
+ * only when a note beside it names the same store, key, size and etag: work folders outlive runs,
+ * and another store's checkpoint of the same model has the same size.
+ */
 export async function downloadFile(store: ObjectStore, key: string, file: string): Promise<void> {
-  const info = await stat(file).catch(() => undefined);
   const remote = await store.head(key);
-  if (info?.isFile() && remote && info.size === remote.size) return;
+  if (!remote) throw new PathgenError('TrainingDataMissing', `${key} is not in ${store.description}`, { key });
+  const identity = `${store.description}\n${key}\n${remote.size}\n${remote.etag ?? remote.lastModified.toISOString()}\n`;
+  const note = `${file}.source`;
+  if ((await readFile(note, 'utf8').catch(() => undefined)) === identity && (await stat(file).catch(() => undefined))) {
+    return;
+  }
   await mkdir(path.dirname(file), { recursive: true });
+  await rm(note, { force: true });
   const partial = `${file}.part`;
   await pipeline(await store.getStream(key), createWriteStream(partial));
   await rename(partial, file);
+  await writeFile(note, identity);
 }
 
 /**

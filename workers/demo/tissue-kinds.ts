@@ -14,6 +14,11 @@ export interface DemoTissueKindInfo {
   kind: DemoTissueKind;
   /** A class name for zero-shot prompts such as "An H&E image of {className}." */
   className: string;
+  /**
+   * How the built-in describe agent puts this kind's cellularity and its telling feature, in its own
+   * sentences: the zero-shot prompt for a CLIP trained on the demo's captions (`pathgen demo --train`).
+   */
+  captionPrompt: string;
   /** Projects slides of this kind are attributed to, used in turn. */
   projects: readonly TcgaProjectCode[];
   style: TissueStyle;
@@ -24,6 +29,7 @@ export const demoTissueKindInfo: Record<DemoTissueKind, DemoTissueKindInfo> = {
   'dense-tumour': {
     kind: 'dense-tumour',
     className: 'densely cellular carcinoma',
+    captionPrompt: 'The tissue is densely cellular, with closely packed nuclei. The nuclei are mostly enlarged.',
     projects: ['TCGA-BRCA', 'TCGA-LUAD'],
     style: {
       stroma: { eosin: 0.3, hematoxylin: 0.05, fibres: 0.15 },
@@ -35,6 +41,8 @@ export const demoTissueKindInfo: Record<DemoTissueKind, DemoTissueKindInfo> = {
   adipose: {
     kind: 'adipose',
     className: 'adipose tissue',
+    captionPrompt:
+      'Nuclei are sparse and widely scattered. Adipose tissue occupies much of the field, as large, clear, rounded vacuoles.',
     projects: ['TCGA-SARC'],
     style: {
       stroma: { eosin: 0.065, hematoxylin: 0.045, fibres: 0.15 },
@@ -54,6 +62,7 @@ export const demoTissueKindInfo: Record<DemoTissueKind, DemoTissueKindInfo> = {
   glandular: {
     kind: 'glandular',
     className: 'gland-forming adenocarcinoma',
+    captionPrompt: 'The tissue is moderately cellular. A few small clear spaces are enclosed within the tissue.',
     projects: ['TCGA-COAD', 'TCGA-READ'],
     style: {
       stroma: { eosin: 0.15, hematoxylin: 0.04, fibres: 0.35 },
