@@ -191,7 +191,9 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
     const attemptName = `attempt-${attempt}`;
     const logsDir = path.join(dir, 'logs');
     const checkpointDir = path.join(logsDir, attemptName, 'checkpoints');
-    await clearFolder(path.join(logsDir, attemptName));
+    // Earlier attempts' folders go: their checkpoints that mattered are in the store, and a resume
+    // reads only what the store holds.
+    await clearFolder(logsDir);
     const sync = new CheckpointSync(store, checkpointDir, `${prefix}checkpoints/`, input.keepCheckpoints, ({ key }) => {
       beat.latestCheckpoint = key;
     });

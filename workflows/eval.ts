@@ -34,11 +34,20 @@ export function evalWorkflowId(evalId: string): string {
 }
 
 export async function pathgenEval(input: EvalInput): Promise<EvalResult> {
-  const bookkeeping = proxyActivities<EvalActivities>(runBookkeepingOptions(workflowInfo().taskQueue));
   upsertSearchAttributes([
     { key: PathgenRunId, value: input.evalId },
     { key: PathgenStatus, value: 'running' },
   ]);
+  try {
+    return await evaluate(input);
+  } catch (error) {
+    upsertSearchAttributes([{ key: PathgenStatus, value: 'failed' }]);
+    throw error;
+  }
+}
+
+async function evaluate(input: EvalInput): Promise<EvalResult> {
+  const bookkeeping = proxyActivities<EvalActivities>(runBookkeepingOptions(workflowInfo().taskQueue));
   const startedAt = new Date().toISOString();
   const plan = await bookkeeping.prepareEval(input);
   const { input: spec } = plan;

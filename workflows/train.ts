@@ -25,11 +25,21 @@ export function trainWorkflowId(trainId: string): string {
 }
 
 export async function pathgenTrain(input: TrainInput): Promise<TrainResult> {
-  const { prepareTraining } = proxyActivities<TrainActivities>(runBookkeepingOptions(workflowInfo().taskQueue));
   upsertSearchAttributes([
     { key: PathgenRunId, value: input.trainId },
     { key: PathgenStatus, value: 'running' },
   ]);
+  try {
+    return await train(input);
+  } catch (error) {
+    // Searchable in the UI and the CLI: PathgenStatus = 'failed', with the stage it stopped in.
+    upsertSearchAttributes([{ key: PathgenStatus, value: 'failed' }]);
+    throw error;
+  }
+}
+
+async function train(input: TrainInput): Promise<TrainResult> {
+  const { prepareTraining } = proxyActivities<TrainActivities>(runBookkeepingOptions(workflowInfo().taskQueue));
   const plan = await prepareTraining(input);
   const spec = plan.input;
   const gpu = plan.taskQueues.gpu;

@@ -57,7 +57,7 @@ describe('pathgen demo', () => {
     expect(chance).toBeCloseTo(33.3, 1);
     // Clearly above chance: the captions carried each tissue kind's signal into the model.
     expect(accuracy).toBeGreaterThanOrEqual(2 * chance);
-    expect(readdirSync(path.join(dir, 'store', 'models', 'demo-3-0-tiny-clip')).sort()).toEqual([
+    expect(readdirSync(path.join(dir, 'store', 'models', 'demo-3-0-tiny-clip-e30')).sort()).toEqual([
       'bpe_simple_vocab_16e6.txt.gz',
       'config.json',
       'image_encoder.onnx',

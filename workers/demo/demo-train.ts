@@ -45,7 +45,8 @@ export interface DemoTrainOutcome {
 
 export async function trainAndEvaluateDemo(options: DemoTrainOptions): Promise<DemoTrainOutcome> {
   const { client, say } = options;
-  const trainId = `${options.runId}-tiny-clip`;
+  // The epochs are part of the id: a finished training is reused only for the same settings.
+  const trainId = `${options.runId}-tiny-clip-e${options.epochs}`;
   say(
     `· training a tiny CLIP on the export of ${options.runId} (${options.epochs} epochs, open_clip on this machine's CPU/GPU)`,
   );
