@@ -71,6 +71,7 @@ export type EvalHeartbeat =
 export function createEvalActivities(deps: EvalDeps) {
   return {
     prepareEval: (input: EvalInput) => withTypedFailures(() => prepareEval(deps, input)),
+    checkEvalData: (input: ResolvedEvalInput) => withTypedFailures(() => checkEvalData(input)),
     zeroShotTask: (input: EvalTaskInput<ZeroShotTask>) =>
       withTypedFailures(() => heartbeating((beat, signal) => zeroShot(deps, input, beat, signal))),
     linearProbeTask: (input: EvalTaskInput<LinearProbeTask>) =>
@@ -99,12 +100,19 @@ async function heartbeating<T>(
   }
 }
 
-async function prepareEval(deps: EvalDeps, raw: EvalInput): Promise<EvalPlan> {
+function prepareEval(deps: EvalDeps, raw: EvalInput): Promise<EvalPlan> {
   const input = parseEvalInput(raw);
-  // Every dataset and split file is read now, so a wrong path fails before any GPU time is spent.
+  return Promise.resolve({ input, taskQueues: deps.taskQueues(), reportPrefix: evalReportPrefix(input) });
+}
+
+/**
+ * Reads every dataset and split file before any task starts, so a wrong path fails in seconds, not
+ * after an hour of embedding. It runs on the GPU queue: the data lives where the tasks run.
+ */
+async function checkEvalData(input: ResolvedEvalInput): Promise<{ datasets: number; slideTasks: number }> {
   for (const task of [...input.zeroShot, ...input.linearProbe]) await resolveDataset(task.dataset);
   for (const task of input.slideTasks) await readSplitCsv(task.splits, task.classes ? { classes: task.classes } : {});
-  return { input, taskQueues: deps.taskQueues(), reportPrefix: evalReportPrefix(input) };
+  return { datasets: input.zeroShot.length + input.linearProbe.length, slideTasks: input.slideTasks.length };
 }
 
 async function loadModel(deps: EvalDeps, reference: string, signal: AbortSignal) {

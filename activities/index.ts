@@ -58,6 +58,7 @@ export function createActivities(
       ...createSelectActivities(deps),
       trainStage: train.trainStage,
       exportTrainedModel: train.exportTrainedModel,
+      checkEvalData: evaluation.checkEvalData,
       zeroShotTask: evaluation.zeroShotTask,
       linearProbeTask: evaluation.linearProbeTask,
       slideTask: evaluation.slideTask,

@@ -52,6 +52,8 @@ async function evaluate(input: EvalInput): Promise<EvalResult> {
   const plan = await bookkeeping.prepareEval(input);
   const { input: spec } = plan;
   const tasks = proxyActivities<EvalActivities>(evalTaskActivityOptions(plan.taskQueues.gpu));
+  const { checkEvalData } = proxyActivities<EvalActivities>(runBookkeepingOptions(plan.taskQueues.gpu));
+  await checkEvalData(spec);
   const outcomes: TaskOutcome<EvalTaskResult>[] = [];
   const total = spec.zeroShot.length + spec.linearProbe.length + spec.slideTasks.length;
   const step = (kind: string) => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { threadEntryCode } from '../thread-entry.js';
 import { PathgenError } from '../errors.js';
 
 // onnxruntime-node runs a session synchronously on the calling thread (its `run` promise only defers
@@ -174,13 +175,7 @@ export class ClipSessionWorker {
   }
 }
 
-// The worker's entry is a module beside this one: compiled JavaScript in dist/, TypeScript when the
-// code runs from source (tests, tsx), where the thread must register tsx before importing it.
+// The worker's entry is clip-session-worker, a module beside this one.
 function bootstrapCode(): string {
-  const here = import.meta.url;
-  const extension = here.endsWith('.ts') ? '.ts' : '.js';
-  const entry = JSON.stringify(new URL(`./clip-session-worker${extension}`, here).href);
-  return extension === '.ts'
-    ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`
-    : `import(${entry});`;
+  return threadEntryCode(import.meta.url, 'clip-session-worker');
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PathgenError } from '../errors.js';
+import { inputProblems } from '../input-problems.js';
 import { datasetSpecSchema } from './datasets/index.js';
 
 // What `pathgenEval` takes, checked once by the prepare activity (field names in the error).
@@ -75,7 +76,7 @@ export type SlideTask = ResolvedEvalInput['slideTasks'][number];
 export function parseEvalInput(input: unknown): ResolvedEvalInput {
   const parsed = EvalInput.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+    const problems = inputProblems(parsed.error);
     throw new PathgenError('InvalidEvalInput', `invalid evaluation input: ${problems.join('; ')}`, { problems });
   }
   return parsed.data;

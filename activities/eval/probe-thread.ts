@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { PathgenError } from '../errors.js';
+import { threadEntryCode } from '../thread-entry.js';
 import type { LinearProbeShotResult } from './eval-types.js';
 import type { LinearProbeInput } from './linear-probe.js';
 
@@ -47,13 +48,6 @@ export async function runLinearProbeInThread(
   }
 }
 
-// The thread's entry is a module beside this one: compiled JavaScript in dist/, TypeScript from
-// source (tests, tsx), where the thread registers tsx first (as the CLIP session thread does).
 function bootstrapCode(): string {
-  const here = import.meta.url;
-  const extension = here.endsWith('.ts') ? '.ts' : '.js';
-  const entry = JSON.stringify(new URL(`./probe-thread-worker${extension}`, here).href);
-  return extension === '.ts'
-    ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); });`
-    : `import(${entry});`;
+  return threadEntryCode(import.meta.url, 'probe-thread-worker');
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PathgenError } from '../errors.js';
+import { inputProblems } from '../input-problems.js';
 
 // What `pathgenTrain` takes, checked once by the prepare activity so that a typo fails in seconds
 // with the field named, not after an hour of staging shards on a GPU box.
@@ -87,7 +88,7 @@ export type TrainStageSpec = ResolvedTrainInput['stages'][number];
 export function parseTrainInput(input: unknown): ResolvedTrainInput {
   const parsed = TrainInput.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+    const problems = inputProblems(parsed.error);
     throw new PathgenError('InvalidTrainInput', `invalid training input: ${problems.join('; ')}`, { problems });
   }
   const names = parsed.data.stages.map((s) => s.name);

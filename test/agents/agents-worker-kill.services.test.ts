@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { pathgenRun } from '../../workflows/run.js';
 import { runWorkflowId } from '../../workflows/run.js';
 import { startWorkerProcess } from '../helpers/cli-process.js';
 import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
+import { connectTestClient, uniqueQueues, workerProcessEnv } from '../helpers/temporal.js';
 import { writeSyntheticSvs } from '../wsi/synthetic-slides.js';
 
 // A worker killed (SIGKILL) in the middle of an agent batch against a model server, then started
@@ -49,17 +49,12 @@ describe('agents across a killed worker', () => {
     server = await startFakeOpenAiServer({ latencyMs: 20, fault: () => (holding ? 'hang' : undefined) });
     const fake = server;
     const queues = uniqueQueues('agents-kill');
-    const env = {
-      PATHGEN_TEMPORAL_ADDRESS: inject('temporalAddress'),
-      PATHGEN_TASK_QUEUE_CPU: queues.cpu,
-      PATHGEN_TASK_QUEUE_GPU: queues.gpu,
-      PATHGEN_TASK_QUEUE_AGENTS: queues.agents,
-      PATHGEN_STORAGE_ROOT: path.join(dir, 'store'),
+    const env = workerProcessEnv(queues, dir, {
       PATHGEN_CONFIG: path.join(dir, 'config.yaml'),
       PATHGEN_AGENT_BACKEND: 'openai',
       PATHGEN_AGENT_BASE_URL: fake.baseUrl,
       PATHGEN_AGENT_MODEL: 'fake-pathology-vlm',
-    };
+    });
     const startWorker = async () => {
       const child = await startWorkerProcess(['--queues', 'cpu,gpu,agents', '--log-level', 'ERROR'], env);
       children.push(child);

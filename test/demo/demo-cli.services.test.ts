@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requireTrainPython } from '../setup/tools.js';
 import { runCli } from '../helpers/cli-process.js';
-import { uniqueQueues } from '../helpers/temporal.js';
+import { uniqueQueues, workerProcessEnv } from '../helpers/temporal.js';
 
 // The README's first command, end to end through the real CLI: synthetic slides → tile → select →
 // built-in agents → export, on the test run's dev server; a second run reuses what is done.
@@ -13,13 +13,7 @@ describe('pathgen demo', () => {
   it('runs the whole pipeline on embedded defaults and reuses it the second time', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-demo-'));
     const queues = uniqueQueues('demo');
-    const env = {
-      PATHGEN_TEMPORAL_ADDRESS: inject('temporalAddress'),
-      PATHGEN_TASK_QUEUE_CPU: queues.cpu,
-      PATHGEN_TASK_QUEUE_GPU: queues.gpu,
-      PATHGEN_TASK_QUEUE_AGENTS: queues.agents,
-      PATHGEN_STORAGE_ROOT: path.join(dir, 'store'),
-    };
+    const env = workerProcessEnv(queues, dir);
     const args = ['demo', '--slides', '3', '--dir', path.join(dir, 'demo')];
     const first = await runCli(args, env, 300_000);
     expect(first.code, first.stderr).toBe(0);
@@ -40,15 +34,10 @@ describe('pathgen demo', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-demo-train-'));
     const queues = uniqueQueues('demo-train');
     writeFileSync(path.join(dir, 'config.yaml'), `slideCache:\n  dir: ${path.join(dir, 'cache')}\n`);
-    const env = {
-      PATHGEN_TEMPORAL_ADDRESS: inject('temporalAddress'),
-      PATHGEN_TASK_QUEUE_CPU: queues.cpu,
-      PATHGEN_TASK_QUEUE_GPU: queues.gpu,
-      PATHGEN_TASK_QUEUE_AGENTS: queues.agents,
-      PATHGEN_STORAGE_ROOT: path.join(dir, 'store'),
+    const env = workerProcessEnv(queues, dir, {
       PATHGEN_CONFIG: path.join(dir, 'config.yaml'),
       PATHGEN_TRAIN_PYTHON: requireTrainPython(),
-    };
+    });
     const run = await runCli(['demo', '--train', '--dir', path.join(dir, 'demo')], env, 600_000);
     expect(run.code, run.stderr).toBe(0);
     const match = /zero-shot accuracy ([\d.]+) % on held-out synthetic patches \(chance ([\d.]+) %\)/.exec(run.stdout);

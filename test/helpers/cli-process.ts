@@ -52,3 +52,13 @@ export async function startWorkerProcess(
   });
   return child;
 }
+
+/** Whether a process with this id exists (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -38,3 +38,19 @@ export function testWorkerConfig(
   if (!result.ok) throw new Error(formatConfigIssues(result.issues));
   return result.config;
 }
+
+/** The environment of a `pathgen` CLI process on the test run's dev server, the test's queues and an fs store in `dir/store`. */
+export function workerProcessEnv(
+  queues: { cpu: string; gpu: string; agents: string },
+  dir: string,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  return {
+    PATHGEN_TEMPORAL_ADDRESS: inject('temporalAddress'),
+    PATHGEN_TASK_QUEUE_CPU: queues.cpu,
+    PATHGEN_TASK_QUEUE_GPU: queues.gpu,
+    PATHGEN_TASK_QUEUE_AGENTS: queues.agents,
+    PATHGEN_STORAGE_ROOT: path.join(dir, 'store'),
+    ...extra,
+  };
+}

@@ -4,20 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { cleanEnv } from '../helpers/cli-process.js';
+import { cleanEnv, processAlive } from '../helpers/cli-process.js';
 import { freePort } from '../setup/minio-server.js';
 import { repoRoot } from '../setup/tools.js';
 
 const run = promisify(execFile);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('infra/dev.sh', () => {
   it('up starts healthy services with the Web UI, down stops exactly what it started', async () => {
@@ -51,7 +42,7 @@ describe('infra/dev.sh', () => {
         Number(readFileSync(path.join(state, 'pids', `${name}.pid`), 'utf8')),
       );
       await run('bash', [script, 'down'], { env, timeout: 60_000 });
-      for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+      for (const pid of pids) expect(processAlive(pid), `pid ${pid}`).toBe(false);
     }
     const status = await run('bash', [script, 'status'], { env }).catch(
       (error: { code: number; stdout: string }) => error,

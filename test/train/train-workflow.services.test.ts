@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadClipModel } from '../../activities/clip/index.js';
 import { fetchClipModelDirectory } from '../../activities/clip/model-directory.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
@@ -13,7 +13,7 @@ import type { TrainHeartbeat, TrainStageResult } from '../../activities/train.js
 import type { pathgenTrain } from '../../workflows/train.js';
 import { trainWorkflowId } from '../../workflows/train.js';
 import { startWorkerProcess } from '../helpers/cli-process.js';
-import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
+import { connectTestClient, uniqueQueues, workerProcessEnv } from '../helpers/temporal.js';
 import { requireTrainPython } from '../setup/tools.js';
 import { writeSyntheticExport } from './synthetic-export.js';
 
@@ -39,15 +39,10 @@ describe('pathgenTrain', () => {
       `slideCache:\n  dir: ${path.join(dir, 'cache')}\nworkers:\n  gpu:\n    heartbeatThrottleSeconds: 1\n`,
     );
     const queues = uniqueQueues('train');
-    const env = {
-      PATHGEN_TEMPORAL_ADDRESS: inject('temporalAddress'),
-      PATHGEN_TASK_QUEUE_CPU: queues.cpu,
-      PATHGEN_TASK_QUEUE_GPU: queues.gpu,
-      PATHGEN_TASK_QUEUE_AGENTS: queues.agents,
-      PATHGEN_STORAGE_ROOT: path.join(dir, 'store'),
+    const env = workerProcessEnv(queues, dir, {
       PATHGEN_CONFIG: path.join(dir, 'config.yaml'),
       PATHGEN_TRAIN_PYTHON: python,
-    };
+    });
     const startWorker = async (queueList: string) => {
       const child = await startWorkerProcess(['--queues', queueList, '--log-level', 'ERROR'], env);
       children.push(child);
@@ -59,22 +54,20 @@ describe('pathgenTrain', () => {
 
     const trainId = `t-${randomUUID().slice(0, 8)}`;
     const hyperparameters = { batchSize: 32, lr: 1e-3, warmup: 2, precision: 'fp32', workers: 1, seed: 3 } as const;
+    const input = {
+      trainId,
+      model: 'pathgen-tiny',
+      stages: [
+        { name: 'stage1', datasets: [{ exportRun: runId }], hyperparameters: { ...hyperparameters, epochs: 1 } },
+        { name: 'stage2', datasets: [{ exportRun: runId }], hyperparameters: { ...hyperparameters, epochs: 5 } },
+      ],
+    };
     const { client, connection } = await connectTestClient();
     try {
       const handle = await client.workflow.start<typeof pathgenTrain>('pathgenTrain', {
         taskQueue: queues.cpu,
         workflowId: trainWorkflowId(trainId),
-        args: [
-          {
-            trainId,
-            model: 'pathgen-tiny',
-            stages: [
-              { name: 'stage1', datasets: [{ exportRun: runId }], hyperparameters: { ...hyperparameters, epochs: 1 } },
-              { name: 'stage2', datasets: [{ exportRun: runId }], hyperparameters: { ...hyperparameters, epochs: 5 } },
-            ],
-            heartbeatTimeout: '8s',
-          },
-        ],
+        args: [{ ...input, heartbeatTimeout: '8s' }],
       });
       const stage2Checkpoints = `training/${trainId}/stages/stage2/checkpoints/`;
       const seen: TrainHeartbeat[] = [];
@@ -156,16 +149,7 @@ describe('pathgenTrain', () => {
       const again = await client.workflow.execute<typeof pathgenTrain>('pathgenTrain', {
         taskQueue: queues.cpu,
         workflowId: `${trainWorkflowId(trainId)}-again`,
-        args: [
-          {
-            trainId,
-            model: 'pathgen-tiny',
-            stages: [
-              { name: 'stage1', datasets: [{ exportRun: runId }], hyperparameters: { ...hyperparameters, epochs: 1 } },
-              { name: 'stage2', datasets: [{ exportRun: runId }], hyperparameters: { ...hyperparameters, epochs: 5 } },
-            ],
-          },
-        ],
+        args: [input],
       });
       expect(again.model.written).toBe(false);
       expect(again.stages.map((stage) => stage.checkpointKey)).toEqual([stage1.checkpointKey, stage2.checkpointKey]);

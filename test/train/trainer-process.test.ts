@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PathgenError } from '../../activities/errors.js';
+import { processAlive } from '../helpers/cli-process.js';
 import { runTrainerProcess } from '../../activities/train/trainer-process.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(check: () => boolean, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -75,6 +67,6 @@ describe('the trainer process', () => {
     controller.abort();
     const failure = await running;
     expect((failure as PathgenError).code).toBe('TrainerCancelled');
-    await until(() => !alive(grandchild));
+    await until(() => !processAlive(grandchild));
   });
 });
