@@ -1,12 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from '../setup/tools.js';
+import { repoRoot, requireReferencePython } from '../setup/tools.js';
 
-const python = path.join(repoRoot, '.tools', 'python-ref', 'bin', 'python');
 const script = path.join(repoRoot, 'test', 'eval-math', 'sklearn-reference.py');
 
 export type ReferenceTask = { command: string } & Record<string, unknown>;
@@ -16,10 +14,7 @@ export type ReferenceTask = { command: string } & Record<string, unknown>;
  * results in order. The reference Python is a test dependency: without it the test fails, never skips.
  */
 export async function sklearnReference<T = Record<string, unknown>>(tasks: ReferenceTask[]): Promise<T[]> {
-  if (!existsSync(python))
-    throw new Error(
-      `the reference Python (numpy + scikit-learn) is missing at ${python}: run infra/install-tools.sh to create it`,
-    );
+  const python = requireReferencePython();
   const dir = await mkdtemp(path.join(tmpdir(), 'pathgen-eval-math-'));
   try {
     const input = path.join(dir, 'tasks.json');

@@ -25,3 +25,12 @@ export function requireTrainPython(): string {
     `the training environment is not installed (${candidate} is missing): run infra/install-tools.sh --train`,
   );
 }
+
+/** The reference Python (numpy + scikit-learn, made by infra/install-tools.sh), or a clear failure. */
+export function requireReferencePython(): string {
+  const candidate = path.join(repoRoot, '.tools', 'python-ref', 'bin', 'python');
+  if (existsSync(candidate)) return candidate;
+  throw new Error(
+    `the reference Python (numpy + scikit-learn) is missing at ${candidate}: run infra/install-tools.sh to create it`,
+  );
+}
