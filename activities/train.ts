@@ -243,6 +243,8 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
         lastRate = outcome.last?.samplesPerSecond ?? null;
       } catch (error) {
         await uploadLog(store, path.join(logsDir, attemptName), `${prefix}logs/${attemptName}.log`);
+        // Cancelled: report it as Temporal's cancellation, not as a failure of the trainer.
+        if (signal.aborted) throw signal.reason;
         throw error;
       }
       beat.phase = 'uploading';

@@ -1,4 +1,10 @@
-import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { EvalActivities, TaskOutcome, WrittenReport } from '../activities/eval.js';
 import type { EvalInput } from '../activities/eval/eval-input.js';
 import type { EvalReport, EvalTaskResult } from '../activities/eval/eval-types.js';
@@ -41,7 +47,7 @@ export async function pathgenEval(input: EvalInput): Promise<EvalResult> {
   try {
     return await evaluate(input);
   } catch (error) {
-    upsertSearchAttributes([{ key: PathgenStatus, value: 'failed' }]);
+    upsertSearchAttributes([{ key: PathgenStatus, value: isCancellation(error) ? 'cancelled' : 'failed' }]);
     throw error;
   }
 }

@@ -1,4 +1,10 @@
-import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { TrainActivities, TrainStageResult } from '../activities/train.js';
 import type { ExportModelResult } from '../activities/train/model-export.js';
 import type { TrainInput } from '../activities/train/train-input.js';
@@ -33,7 +39,7 @@ export async function pathgenTrain(input: TrainInput): Promise<TrainResult> {
     return await train(input);
   } catch (error) {
     // Searchable in the UI and the CLI: PathgenStatus = 'failed', with the stage it stopped in.
-    upsertSearchAttributes([{ key: PathgenStatus, value: 'failed' }]);
+    upsertSearchAttributes([{ key: PathgenStatus, value: isCancellation(error) ? 'cancelled' : 'failed' }]);
     throw error;
   }
 }

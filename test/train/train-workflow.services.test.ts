@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { WorkflowFailedError } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadClipModel } from '../../activities/clip/index.js';
 import { fetchClipModelDirectory } from '../../activities/clip/model-directory.js';
@@ -16,6 +19,8 @@ import { startWorkerProcess } from '../helpers/cli-process.js';
 import { connectTestClient, uniqueQueues, workerProcessEnv } from '../helpers/temporal.js';
 import { requireTrainPython } from '../setup/tools.js';
 import { writeSyntheticExport } from './synthetic-export.js';
+
+const execFileAsync = promisify(execFile);
 
 // A real open_clip training run of a tiny CLIP on CPU through pathgenTrain, with the GPU worker
 // SIGKILLed in the middle of stage 2: the retry resumes from the newest stored checkpoint, not from
@@ -157,4 +162,67 @@ describe('pathgenTrain', () => {
       await connection.close();
     }
   }, 420_000);
+
+  it('stops the trainer and its process group when the workflow is cancelled', async () => {
+    const python = requireTrainPython();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-train-cancel-'));
+    const store = new FsObjectStore({ root: path.join(dir, 'store') });
+    await writeSyntheticExport(store, 'cancel-export', { samples: 320, samplesPerShard: 160 });
+    writeFileSync(
+      path.join(dir, 'config.yaml'),
+      `slideCache:\n  dir: ${path.join(dir, 'cache')}\nworkers:\n  gpu:\n    heartbeatThrottleSeconds: 1\n`,
+    );
+    const queues = uniqueQueues('train-cancel');
+    const env = workerProcessEnv(queues, dir, {
+      PATHGEN_CONFIG: path.join(dir, 'config.yaml'),
+      PATHGEN_TRAIN_PYTHON: python,
+    });
+    children.push(await startWorkerProcess(['--queues', 'cpu,gpu', '--log-level', 'ERROR'], env));
+    const trainId = `c-${randomUUID().slice(0, 8)}`;
+    const trainerRunning = async () => {
+      const { stdout } = await execFileAsync('pgrep', ['-f', `pathgen_train.py.*${trainId}`]).catch(() => ({
+        stdout: '',
+      }));
+      return stdout.trim() !== '';
+    };
+    const { client, connection } = await connectTestClient();
+    try {
+      const handle = await client.workflow.start<typeof pathgenTrain>('pathgenTrain', {
+        taskQueue: queues.cpu,
+        workflowId: trainWorkflowId(trainId),
+        args: [
+          {
+            trainId,
+            model: 'pathgen-tiny',
+            stages: [
+              {
+                name: 'long',
+                datasets: [{ exportRun: 'cancel-export' }],
+                hyperparameters: { batchSize: 32, epochs: 200, precision: 'fp32', workers: 1 },
+              },
+            ],
+          },
+        ],
+      });
+      const deadline = Date.now() + 120_000;
+      while (!(await store.exists(`training/${trainId}/stages/long/checkpoints/epoch_1.pt`))) {
+        if (Date.now() > deadline) throw new Error('the first epoch never finished');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(await trainerRunning()).toBe(true);
+      await handle.cancel();
+      const failure = await handle.result().catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      // The trainer and its dataloader workers are gone within seconds, not at the end of 200 epochs.
+      const stopBy = Date.now() + 30_000;
+      while (await trainerRunning()) {
+        if (Date.now() > stopBy) throw new Error('the trainer outlived its cancelled workflow');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const description = await handle.describe();
+      expect(description.status.name).toBe('CANCELLED');
+    } finally {
+      await connection.close();
+    }
+  }, 300_000);
 });
