@@ -6,7 +6,7 @@ import type { ClipModel } from './clip/clip-model.js';
 import { PathgenError } from './errors.js';
 import { trainAbmil } from './eval/abmil-training.js';
 import type { SlideExample } from './eval/abmil-training.js';
-import { predictSlide } from './eval/abmil.js';
+import { predictSlides } from './eval/abmil-kernels.js';
 import { evaluationSamples, readSplitCsv, resolveDataset } from './eval/datasets/index.js';
 import type { DatasetSample, ResolvedDataset } from './eval/datasets/index.js';
 import { evalReportPrefix, parseEvalInput } from './eval/eval-input.js';
@@ -302,7 +302,11 @@ async function slideLevel(
       await new Promise((resolve) => setImmediate(resolve));
     },
   });
-  const probabilities = examples.test.flatMap((example) => predictSlide(trained.model, example.bag).probabilities);
+  const predicted = await predictSlides(
+    trained.model,
+    examples.test.map((example) => example.bag),
+  );
+  const probabilities = predicted.flatMap((prediction) => prediction.probabilities);
   const labels = examples.test.map((example) => example.label);
   const predictions = argmaxRows(probabilities, classNames.length);
   const metrics = classificationMetrics(labels, predictions, classNames.length);

@@ -1,8 +1,10 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { PathgenError } from '../errors.js';
 import { seededRandom } from '../wsi/patch-grid.js';
-import { AbmilWorkspace, abmilForward, abmilLossAndGradient, cloneAbmil, createAbmil } from './abmil.js';
+import { checkSlide, cloneAbmil, createAbmil } from './abmil.js';
 import type { AbmilModel, SlideBag } from './abmil.js';
+import { crossEntropy, openAbmilKernels } from './abmil-kernels.js';
+import type { AbmilBackend, AbmilKernels } from './abmil-kernels.js';
 import { adamWStep, cosineAnnealingLr, createAdamW } from './adamw.js';
 
 // ABMIL training the way PathGen evaluates slide tasks: one slide per optimiser step, AdamW (lr 1e-4,
@@ -12,6 +14,8 @@ import { adamWStep, cosineAnnealingLr, createAdamW } from './adamw.js';
 // of decay.
 // With a validation split, the model kept is the one with the lowest mean validation loss, and training
 // stops once `patience` epochs pass without a new lowest (CLAM's rule; the schedule keeps its length).
+// Each slide's forward and backward pass runs on abmil-kernels.ts's backend: onnxruntime by default
+// (float32, one thread, so the same seed gives the same model on any machine), or plain JS.
 
 export interface SlideExample {
   bag: SlideBag;
@@ -38,6 +42,10 @@ export interface TrainAbmilOptions {
   onEpoch?: (epoch: number, meanLoss: number, validationLoss?: number) => void | Promise<void>;
   /** Checked between steps. */
   signal?: AbortSignal;
+  /** 'onnx' (default) or 'js' (abmil-kernels.ts). */
+  kernels?: AbmilBackend;
+  /** onnxruntime intra-op threads (default 1; more is faster but may change the last bits). */
+  threads?: number;
 }
 
 export interface TrainAbmilResult {
@@ -85,7 +93,22 @@ export async function trainAbmil(
     });
   }
 
-  const workspace = new AbmilWorkspace(model);
+  const kernels = openAbmilKernels(model.config, { backend: options.kernels, threads: options.threads });
+  try {
+    return await runEpochs(train, model, kernels, options, { epochs, lr, weightDecay, seed, patience });
+  } finally {
+    await kernels.release();
+  }
+}
+
+async function runEpochs(
+  train: readonly SlideExample[],
+  model: AbmilModel,
+  kernels: AbmilKernels,
+  options: TrainAbmilOptions,
+  settings: { [Key in keyof typeof abmilTrainingDefaults]: number },
+): Promise<TrainAbmilResult> {
+  const { epochs, lr, weightDecay, seed, patience } = settings;
   const gradient = model.parameters.slice().fill(0);
   const optimizer = createAdamW(model.parameters.length, { weightDecay });
   const orders = trainingOrder(train.length, epochs, seed);
@@ -107,7 +130,7 @@ export async function trainAbmil(
     for (const index of order) {
       options.signal?.throwIfAborted();
       const example = train[index]!;
-      const loss = abmilLossAndGradient(model, example.bag, example.label, gradient, workspace, dropoutRandom);
+      const loss = await kernels.lossAndGradient(model, example.bag, example.label, gradient, dropoutRandom);
       if (!Number.isFinite(loss)) {
         throw new PathgenError('TrainingDiverged', 'ABMIL training loss is not finite', {
           epoch: epochIndex + 1,
@@ -117,7 +140,7 @@ export async function trainAbmil(
       adamWStep(optimizer, model.parameters, gradient, cosineAnnealingLr(lr, result.steps, totalSteps));
       result.steps += 1;
       lossSum += loss;
-      // A slide can take a good part of a second: let heartbeats and cancellation through.
+      // A slide can take a good part of a second on the js backend: let heartbeats and cancellation through.
       await yieldToEventLoop();
     }
     const epoch = epochIndex + 1;
@@ -128,7 +151,7 @@ export async function trainAbmil(
       await options.onEpoch?.(epoch, meanLoss);
       continue;
     }
-    const validationLoss = meanLossOf(model, validation, workspace);
+    const validationLoss = await meanLossOf(model, validation, kernels);
     result.validationLosses.push(validationLoss);
     if (validationLoss < best) {
       best = validationLoss;
@@ -144,12 +167,23 @@ export async function trainAbmil(
   return result;
 }
 
-/** Mean cross-entropy over slides, without dropout. */
-export function meanLossOf(model: AbmilModel, examples: readonly SlideExample[], workspace?: AbmilWorkspace): number {
-  const ws = workspace ?? new AbmilWorkspace(model);
-  let sum = 0;
-  for (const example of examples) sum += abmilForward(model, example.bag, ws, example.label);
-  return sum / examples.length;
+/** Mean cross-entropy over slides, without dropout (on the default backend unless `kernels` are given). */
+export async function meanLossOf(
+  model: AbmilModel,
+  examples: readonly SlideExample[],
+  kernels?: AbmilKernels,
+): Promise<number> {
+  const used = kernels ?? openAbmilKernels(model.config);
+  try {
+    let sum = 0;
+    for (const example of examples) {
+      checkSlide(model.config, example.bag, example.label);
+      sum += crossEntropy((await used.predict(model, example.bag)).logits, example.label);
+    }
+    return sum / examples.length;
+  } finally {
+    if (!kernels) await used.release();
+  }
 }
 
 /** The slide order of each epoch: a seeded Fisher–Yates shuffle per epoch, from one generator. */

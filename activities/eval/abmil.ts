@@ -11,6 +11,8 @@ import { multiplyTransposed, transpose } from './dense-kernels.js';
 // The score layer has no bias: softmax ignores a shift, so its gradient would always be zero.
 // Parameters live in one flat vector (float32 for training and storage, float64 for exact checks);
 // sums over patches and features accumulate in float64. Backpropagation is written out by hand.
+// This is the reference and the 'js' backend; training runs the same pass as an onnxruntime graph
+// by default (abmil-onnx-graph.ts, abmil-kernels.ts), which test/eval-abmil holds to this one.
 
 export interface AbmilConfig {
   inputDim: number;
@@ -218,6 +220,24 @@ function allocateLike(template: FloatArray, length: number): FloatArray {
   return template instanceof Float64Array ? new Float64Array(length) : new Float32Array(length);
 }
 
+/** 'InvalidInput' unless `bag` holds patchCount ≥ 1 rows of inputDim features and `label` is a class. */
+export function checkSlide(config: AbmilConfig, bag: SlideBag, label?: number): void {
+  const n = bag.patchCount;
+  if (!Number.isInteger(n) || n < 1 || bag.features.length !== n * config.inputDim) {
+    throw new PathgenError('InvalidInput', 'a slide bag must hold patchCount × inputDim features', {
+      patchCount: n,
+      inputDim: config.inputDim,
+      features: bag.features.length,
+    });
+  }
+  if (label !== undefined && !(Number.isInteger(label) && label >= 0 && label < config.classCount)) {
+    throw new PathgenError('InvalidInput', 'slide label outside the classes', {
+      label,
+      classCount: config.classCount,
+    });
+  }
+}
+
 /**
  * Forward pass into `ws`; returns the cross-entropy for `label` (NaN without one). `random` turns
  * dropout on (training); without it dropout is off.
@@ -242,16 +262,7 @@ function forward(
 ): number {
   const { inputDim: d, hiddenDim: h, attentionDim: a, classCount: c, dropout } = model.config;
   const n = bag.patchCount;
-  if (!Number.isInteger(n) || n < 1 || bag.features.length !== n * d) {
-    throw new PathgenError('InvalidInput', 'a slide bag must hold patchCount × inputDim features', {
-      patchCount: n,
-      inputDim: d,
-      features: bag.features.length,
-    });
-  }
-  if (label !== undefined && !(Number.isInteger(label) && label >= 0 && label < c)) {
-    throw new PathgenError('InvalidInput', 'slide label outside the classes', { label, classCount: c });
-  }
+  checkSlide(model.config, bag, label);
   const p = views(model.config, model.parameters);
   ws.reserve(n, backward);
   const { hidden, gates, attention, pooled, logits, probabilities } = ws;
@@ -329,6 +340,8 @@ export function abmilLossAndGradient(
   }
   const loss = forward(model, bag, ws, label, random, true);
   const { inputDim: d, hiddenDim: h, attentionDim: a, classCount: c, dropout } = model.config;
+  // Without a random source the forward pass ran without dropout: nothing was scaled.
+  const keepScale = random !== undefined && dropout > 0 ? 1 / (1 - dropout) : 1;
   const n = bag.patchCount;
   const p = views(model.config, model.parameters);
   const g = views(model.config, gradient);
@@ -385,7 +398,6 @@ export function abmilLossAndGradient(
   // after both passes no gradient; a kept one was scaled).
   transpose(p.gatesWeight, 2 * a, h, gatesWeightT);
   multiplyTransposed(gatesGrad, n, 2 * a, gatesWeightT, h, hiddenGrad);
-  const keepScale = 1 / (1 - dropout);
   for (let k = 0; k < n; k++) {
     const weight = attention[k]!;
     for (let j = 0, r = k * h; j < h; j++, r++) {

@@ -95,6 +95,16 @@ describe('ABMIL backpropagation', () => {
     }
   });
 
+  it('runs a dropout model without a random source as the same weights without dropout', () => {
+    const withDropout = smallModel({ dropout: 0.3 });
+    const without = { config: { ...withDropout.config, dropout: 0 }, parameters: withDropout.parameters };
+    const expected = new Float64Array(without.parameters.length);
+    const gradient = new Float64Array(without.parameters.length);
+    const loss = abmilLossAndGradient(without, bag, 1, expected, new AbmilWorkspace(without));
+    expect(abmilLossAndGradient(withDropout, bag, 1, gradient, new AbmilWorkspace(withDropout))).toBe(loss);
+    expect(gradient).toEqual(expected);
+  });
+
   it('computes the same gradient in float32 storage as in float64, to float32 precision', () => {
     const model32 = createAbmil({ inputDim: 7, hiddenDim: 9, attentionDim: 5, classCount: 3, seed: 3 });
     const model64 = abmilToFloat64(model32);

@@ -77,7 +77,7 @@ describe('ABMIL training', () => {
     expect(result.validationLosses).toHaveLength(result.epochLosses.length);
     const lowest = Math.min(...result.validationLosses);
     expect(result.validationLosses[result.bestEpoch - 1]).toBe(lowest);
-    expect(meanLossOf(result.model, flipped)).toBeCloseTo(lowest, 12);
+    expect(await meanLossOf(result.model, flipped)).toBeCloseTo(lowest, 12);
   });
 
   it('awaits onEpoch after every epoch and stops between steps when the signal aborts', async () => {
