@@ -2,6 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { expect } from 'vitest';
+import { isPathgenError } from '../../activities/errors.js';
 
 // Small synthetic datasets on disk: 4×4 PNGs (real images, so a later decode would work) written
 // into class folders or listed in CSVs under a fresh temporary folder.
@@ -38,4 +40,17 @@ export async function writeText(root: string, file: string, text: string): Promi
   await mkdir(path.dirname(target), { recursive: true });
   await writeFile(target, text);
   return target;
+}
+
+/** What `run` rejected with, checked to be an InvalidDataset error. */
+export async function invalidDataset(
+  run: Promise<unknown>,
+): Promise<{ message: string; details: Record<string, unknown> }> {
+  const error = await run.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!isPathgenError(error)) throw new Error(`expected a PathgenError, got ${String(error)}`);
+  expect(error.code).toBe('InvalidDataset');
+  return { message: error.message, details: error.details };
 }

@@ -2,8 +2,7 @@ import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImageFolder, maxListedProblems, pathgenDataset } from '../../activities/eval/datasets/index.js';
-import { isPathgenError } from '../../activities/errors.js';
-import { makeTempDir, removeDir, writeImages, writeText } from './dataset-fixtures.js';
+import { invalidDataset, makeTempDir, removeDir, writeImages, writeText } from './dataset-fixtures.js';
 
 let dir: string;
 let case_ = 0;
@@ -22,16 +21,6 @@ async function root(files: readonly string[] = []): Promise<string> {
   await mkdir(folder, { recursive: true });
   await writeImages(folder, files);
   return folder;
-}
-
-async function failure(run: Promise<unknown>): Promise<{ message: string; details: Record<string, unknown> }> {
-  const error = await run.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isPathgenError(error)) throw new Error(`expected a PathgenError, got ${String(error)}`);
-  expect(error.code).toBe('InvalidDataset');
-  return { message: error.message, details: error.details };
 }
 
 describe('loadImageFolder', () => {
@@ -100,18 +89,22 @@ describe('loadImageFolder', () => {
   });
 
   it('fails on a missing root, a file as root and a folder without images', async () => {
-    expect((await failure(loadImageFolder(path.join(dir, 'absent')))).message).toContain('dataset folder not found');
+    expect((await invalidDataset(loadImageFolder(path.join(dir, 'absent')))).message).toContain(
+      'dataset folder not found',
+    );
     const file = await writeText(dir, 'plain.txt', 'x');
-    expect((await failure(loadImageFolder(file))).message).toContain('not a folder');
+    expect((await invalidDataset(loadImageFolder(file))).message).toContain('not a folder');
     const empty = await root();
     await writeText(empty, 'a/readme.txt', 'x');
-    expect((await failure(loadImageFolder(empty))).message).toContain('no images');
+    expect((await invalidDataset(loadImageFolder(empty))).message).toContain('no images');
   });
 
   it('names unknown class folders, stray images and broken links together', async () => {
     const folder = await root(['ADI/1.png', 'FAT/1.png', 'loose.png']);
     await symlink(path.join(folder, 'gone.png'), path.join(folder, 'ADI', 'broken.png'));
-    const { message, details } = await failure(loadImageFolder(folder, { definition: pathgenDataset('crc-100k') }));
+    const { message, details } = await invalidDataset(
+      loadImageFolder(folder, { definition: pathgenDataset('crc-100k') }),
+    );
     expect(details.count).toBe(3);
     expect(message).toContain(`${path.join(folder, 'FAT')}: unknown class folder`);
     expect(message).toContain('"ADI"');
@@ -121,17 +114,19 @@ describe('loadImageFolder', () => {
 
   it('fails when a class has no samples (an empty folder or a folder the definition expects)', async () => {
     const folder = await root(['ADI/1.png', 'BACK/1.png']);
-    const { message, details } = await failure(loadImageFolder(folder, { definition: pathgenDataset('crc-100k') }));
+    const { message, details } = await invalidDataset(
+      loadImageFolder(folder, { definition: pathgenDataset('crc-100k') }),
+    );
     expect(details.count).toBe(7);
     expect(message).toContain('class "TUM" has no samples');
     const noDefinition = await root(['a/1.png']);
     await mkdir(path.join(noDefinition, 'b'));
-    expect((await failure(loadImageFolder(noDefinition))).message).toContain('class "b" has no samples');
+    expect((await invalidDataset(loadImageFolder(noDefinition))).message).toContain('class "b" has no samples');
   });
 
   it('refuses split folders beside class folders', async () => {
     const folder = await root(['train/a/1.png', 'b/1.png']);
-    expect((await failure(loadImageFolder(folder))).message).toContain(
+    expect((await invalidDataset(loadImageFolder(folder))).message).toContain(
       'split folders (train) sit beside other folders (b)',
     );
   });
@@ -142,7 +137,9 @@ describe('loadImageFolder', () => {
       (_, i) => `unknown-${String(i).padStart(2, '0')}/1.png`,
     );
     const folder = await root(['ADI/1.png', ...files]);
-    const { message, details } = await failure(loadImageFolder(folder, { definition: pathgenDataset('crc-100k') }));
+    const { message, details } = await invalidDataset(
+      loadImageFolder(folder, { definition: pathgenDataset('crc-100k') }),
+    );
     expect(details.count).toBe(maxListedProblems + 5);
     expect(details.problems).toHaveLength(maxListedProblems);
     expect(message).toContain('… and 5 more');

@@ -8,8 +8,7 @@ import {
   resolveDataset,
 } from '../../activities/eval/datasets/index.js';
 import type { DatasetSpec } from '../../activities/eval/datasets/index.js';
-import { isPathgenError } from '../../activities/errors.js';
-import { makeTempDir, removeDir, writeImages, writeText } from './dataset-fixtures.js';
+import { invalidDataset, makeTempDir, removeDir, writeImages, writeText } from './dataset-fixtures.js';
 
 let dir: string;
 let bachFolder: string;
@@ -39,13 +38,7 @@ afterAll(async () => {
 });
 
 async function failure(spec: DatasetSpec): Promise<string> {
-  const error = await resolveDataset(spec).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isPathgenError(error)) throw new Error(`expected a PathgenError, got ${String(error)}`);
-  expect(error.code).toBe('InvalidDataset');
-  return error.message;
+  return (await invalidDataset(resolveDataset(spec))).message;
 }
 
 describe('resolveDataset', () => {

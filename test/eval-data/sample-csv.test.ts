@@ -2,8 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSampleCsv, maxListedProblems, pathgenDataset } from '../../activities/eval/datasets/index.js';
-import { isPathgenError } from '../../activities/errors.js';
-import { makeTempDir, removeDir, writeImages, writeText } from './dataset-fixtures.js';
+import { invalidDataset, makeTempDir, removeDir, writeImages, writeText } from './dataset-fixtures.js';
 
 let dir: string;
 let case_ = 0;
@@ -22,16 +21,6 @@ async function csvWith(text: string, images: readonly string[] = []): Promise<{ 
   await mkdir(folder, { recursive: true });
   await writeImages(folder, images);
   return { folder, csv: await writeText(folder, 'labels.csv', text) };
-}
-
-async function failure(run: Promise<unknown>): Promise<{ message: string; details: Record<string, unknown> }> {
-  const error = await run.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isPathgenError(error)) throw new Error(`expected a PathgenError, got ${String(error)}`);
-  expect(error.code).toBe('InvalidDataset');
-  return { message: error.message, details: error.details };
 }
 
 describe('loadSampleCsv', () => {
@@ -85,7 +74,7 @@ describe('loadSampleCsv', () => {
       ].join('\n'),
       ['a.png', 'b.png', 'c.png', 'd.png', 'e.png'],
     );
-    const { message, details } = await failure(loadSampleCsv(csv, { definition: pathgenDataset('crc-100k') }));
+    const { message, details } = await invalidDataset(loadSampleCsv(csv, { definition: pathgenDataset('crc-100k') }));
     expect(details.count).toBe(7);
     expect(message).toContain('line 3: unknown label "FAT"');
     expect(message).toContain('line 4: split "validation" is not one of train, val, test');
@@ -99,7 +88,7 @@ describe('loadSampleCsv', () => {
   it('lists missing images, the first twenty, with the count', async () => {
     const rows = Array.from({ length: maxListedProblems + 5 }, (_, i) => `gone-${String(i).padStart(2, '0')}.png,0`);
     const { csv } = await csvWith(['path,label', 'here.png,1', ...rows].join('\n'), ['here.png']);
-    const { message, details } = await failure(loadSampleCsv(csv));
+    const { message, details } = await invalidDataset(loadSampleCsv(csv));
     expect(message).toContain(`${maxListedProblems + 5} images are missing`);
     expect(message).toContain('line 3 ');
     expect(message).toContain('gone-00.png: file not found');
@@ -109,16 +98,18 @@ describe('loadSampleCsv', () => {
 
   it('checks the header, the file and that every class has samples', async () => {
     const noLabel = await csvWith('path,class\nx.png,a\n');
-    expect((await failure(loadSampleCsv(noLabel.csv))).message).toMatch(/class: unknown column[\s\S]*label: required/);
-    expect((await failure(loadSampleCsv(path.join(dir, 'absent.csv')))).message).toContain('CSV file not found');
+    expect((await invalidDataset(loadSampleCsv(noLabel.csv))).message).toMatch(
+      /class: unknown column[\s\S]*label: required/,
+    );
+    expect((await invalidDataset(loadSampleCsv(path.join(dir, 'absent.csv')))).message).toContain('CSV file not found');
     const empty = await csvWith('');
-    expect((await failure(loadSampleCsv(empty.csv))).message).toContain('empty');
+    expect((await invalidDataset(loadSampleCsv(empty.csv))).message).toContain('empty');
     const headerOnly = await csvWith('path,label\n');
-    expect((await failure(loadSampleCsv(headerOnly.csv))).message).toContain('no images listed');
+    expect((await invalidDataset(loadSampleCsv(headerOnly.csv))).message).toContain('no images listed');
     const oneClass = await csvWith('path,label\nx.png,tumor\n', ['x.png']);
-    const missingClass = await failure(loadSampleCsv(oneClass.csv, { definition: pathgenDataset('wsss4luad') }));
+    const missingClass = await invalidDataset(loadSampleCsv(oneClass.csv, { definition: pathgenDataset('wsss4luad') }));
     expect(missingClass.message).toContain('class "normal" has no samples');
     const gap = await csvWith('path,label\nx.png,0\ny.png,2\n', ['x.png', 'y.png']);
-    expect((await failure(loadSampleCsv(gap.csv))).message).toContain('class "1" has no samples');
+    expect((await invalidDataset(loadSampleCsv(gap.csv))).message).toContain('class "1" has no samples');
   });
 });

@@ -2,8 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSplitCsv } from '../../activities/eval/datasets/index.js';
-import { isPathgenError } from '../../activities/errors.js';
-import { makeTempDir, removeDir, writeText } from './dataset-fixtures.js';
+import { invalidDataset, makeTempDir, removeDir, writeText } from './dataset-fixtures.js';
 
 let dir: string;
 let case_ = 0;
@@ -21,16 +20,6 @@ async function csvWith(text: string, slides: readonly string[] = []): Promise<{ 
   await mkdir(folder, { recursive: true });
   for (const slide of slides) await writeText(folder, slide, 'not really a slide');
   return { folder, csv: await writeText(folder, 'splits.csv', text) };
-}
-
-async function failure(run: Promise<unknown>): Promise<{ message: string; details: Record<string, unknown> }> {
-  const error = await run.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isPathgenError(error)) throw new Error(`expected a PathgenError, got ${String(error)}`);
-  expect(error.code).toBe('InvalidDataset');
-  return { message: error.message, details: error.details };
 }
 
 describe('readSplitCsv', () => {
@@ -76,7 +65,7 @@ describe('readSplitCsv', () => {
         's4,tumor,test,a.tif,s3://b/a.tif',
       ].join('\n'),
     );
-    const { message, details } = await failure(readSplitCsv(csv, { classes: ['normal', 'tumor'] }));
+    const { message, details } = await invalidDataset(readSplitCsv(csv, { classes: ['normal', 'tumor'] }));
     expect(details.count).toBe(5);
     expect(message).toContain('line 3: slide s1 is also on line 2');
     expect(message).toContain('line 4: unknown label "metastasis"');
@@ -87,21 +76,21 @@ describe('readSplitCsv', () => {
 
   it('fails on missing slide files, an empty class or split, and inconsistent given classes', async () => {
     const missing = await csvWith('slide,label,split,path\ns1,0,train,here.tif\ns2,1,test,gone.tif\n', ['here.tif']);
-    const gone = await failure(readSplitCsv(missing.csv));
+    const gone = await invalidDataset(readSplitCsv(missing.csv));
     expect(gone.message).toContain('1 slide file is missing');
     expect(gone.message).toContain(`line 3 ${path.join(missing.folder, 'gone.tif')}: file not found`);
 
     const noTumor = await csvWith('slide,label,split\ns1,normal,train\ns2,normal,test\n');
-    expect((await failure(readSplitCsv(noTumor.csv, { classes: ['normal', 'tumor'] }))).message).toContain(
+    expect((await invalidDataset(readSplitCsv(noTumor.csv, { classes: ['normal', 'tumor'] }))).message).toContain(
       'class "tumor" has no slides',
     );
     const noTest = await csvWith('slide,label,split\ns1,a,train\ns2,b,val\n');
-    expect((await failure(readSplitCsv(noTest.csv))).message).toContain('no slides in split test');
+    expect((await invalidDataset(readSplitCsv(noTest.csv))).message).toContain('no slides in split test');
     const swapped = await csvWith('slide,label,split\ns1,0,train\ns2,1,test\n');
-    expect((await failure(readSplitCsv(swapped.csv, { classes: ['1', '0'] }))).message).toContain(
+    expect((await invalidDataset(readSplitCsv(swapped.csv, { classes: ['1', '0'] }))).message).toContain(
       'reads as index 1 but is class 0',
     );
     const badHeader = await csvWith('slide,label\ns1,a\n');
-    expect((await failure(readSplitCsv(badHeader.csv))).message).toContain('split: required column is missing');
+    expect((await invalidDataset(readSplitCsv(badHeader.csv))).message).toContain('split: required column is missing');
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { PathgenError } from '../../activities/errors.js';
 import {
   defaultWeightDecayGrid,
   linearProbeSplit,
@@ -11,19 +10,9 @@ import {
 } from '../../activities/eval/linear-probe.js';
 import { fitLogisticRegression, predictProbabilities } from '../../activities/eval/logistic-regression.js';
 import { argmaxRows } from '../../activities/eval/metrics.js';
+import { invalidMessage } from './invalid-input.js';
 import { nested, sklearnReference } from './sklearn-reference.js';
 import { clusteredFeatures } from './synthetic-features.js';
-
-function invalidMessage(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PathgenError);
-    expect((error as PathgenError).code).toBe('InvalidInput');
-    return (error as PathgenError).message;
-  }
-  throw new Error('expected an InvalidInput error');
-}
 
 // Class sizes 10, 12 and 7.
 const labels = [...Array<number>(10).fill(0), ...Array<number>(12).fill(1), ...Array<number>(7).fill(2)];

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PathgenError } from '../../activities/errors.js';
 import { formatPrompts, zeroShotClassifier, zeroShotLogits, zeroShotPredict } from '../../activities/eval/zero-shot.js';
+import { invalidMessage } from './invalid-input.js';
 import { nested, sklearnReference } from './sklearn-reference.js';
 import { gaussian } from './synthetic-features.js';
-
-function invalidMessage(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PathgenError);
-    expect((error as PathgenError).code).toBe('InvalidInput');
-    return (error as PathgenError).message;
-  }
-  throw new Error('expected an InvalidInput error');
-}
 
 describe('formatPrompts', () => {
   it('fills {class} and {} with the class name', () => {
