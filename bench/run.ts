@@ -57,7 +57,7 @@ import { pathgenVersion, trainingTools } from '../workers/package-info.js';
 import { resolveRunSettings } from '../workers/run-settings.js';
 import { runWorkers } from '../workers/run-workers.js';
 import { temporalConnectionOptions } from '../workers/temporal-connection.js';
-import { exportVersion } from '../workflows/export.js';
+import { runExportInput } from '../workflows/export.js';
 import { addUsage, zeroUsage } from '../workflows/run-progress.js';
 import { runWorkflowId } from '../workflows/run.js';
 import type { pathgenRun } from '../workflows/run.js';
@@ -318,18 +318,7 @@ function inProcessPipeline(config: PathgenConfig, activities: ReturnType<typeof 
     } while (cursor);
     const summaries = await inParallel(rows, settings.maxInFlight, (row) => slide(runId, row, settings));
     if (settings.export.enabled) {
-      const now = new Date();
-      await call('cpu', cpu.exportRun, {
-        runId,
-        version: exportVersion(now),
-        createdAt: now.toISOString(),
-        samplesPerShard: settings.export.samplesPerShard,
-        formats: {
-          webdataset: settings.export.webdataset,
-          csv: settings.export.csv,
-          pathgenJson: settings.export.pathgenJson,
-        },
-      });
+      await call('cpu', cpu.exportRun, runExportInput(runId, settings.export, new Date()));
     }
     return summaries;
   }

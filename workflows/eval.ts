@@ -1,15 +1,10 @@
-import {
-  isCancellation,
-  proxyActivities,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EvalActivities, TaskOutcome, WrittenReport } from '../activities/eval.js';
 import type { EvalInput } from '../activities/eval/eval-input.js';
 import type { EvalReport, EvalTaskResult } from '../activities/eval/eval-types.js';
 import { evalTaskActivityOptions, runBookkeepingOptions } from './activity-options.js';
-import { PathgenRunId, PathgenStage, PathgenStatus } from './search-attributes.js';
+import { PathgenStage, PathgenStatus } from './search-attributes.js';
+import { withStatusAttributes } from './workflow-status.js';
 
 // Evaluate a CLIP model directory the way PathGen does: zero-shot on patch datasets, few-shot
 // linear probes on frozen features, ABMIL on slide-level splits. Tasks run one after another on
@@ -40,16 +35,7 @@ export function evalWorkflowId(evalId: string): string {
 }
 
 export async function pathgenEval(input: EvalInput): Promise<EvalResult> {
-  upsertSearchAttributes([
-    { key: PathgenRunId, value: input.evalId },
-    { key: PathgenStatus, value: 'running' },
-  ]);
-  try {
-    return await evaluate(input);
-  } catch (error) {
-    upsertSearchAttributes([{ key: PathgenStatus, value: isCancellation(error) ? 'cancelled' : 'failed' }]);
-    throw error;
-  }
+  return withStatusAttributes(input.evalId, () => evaluate(input));
 }
 
 async function evaluate(input: EvalInput): Promise<EvalResult> {

@@ -1,5 +1,6 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ExportActivities, ExportRunResult } from '../activities/export-run.js';
+import type { ExportActivities, ExportRunInput, ExportRunResult } from '../activities/export-run.js';
+import type { RunSettings } from '../activities/run-settings.js';
 import { exportActivityOptions } from './activity-options.js';
 
 // Export a finished run again on its own (after a slide was reset, or with other shard sizes):
@@ -15,6 +16,17 @@ export interface PathgenExportInput {
 /** A new export version name from workflow time, e.g. `v20261129T093012345Z`. */
 export function exportVersion(now: Date): string {
   return `v${now.toISOString().replace(/[-:.]/g, '')}`;
+}
+
+/** The export a run asks for at its end: a new version named from `now`, as the run's settings say. */
+export function runExportInput(runId: string, settings: RunSettings['export'], now: Date): ExportRunInput {
+  return {
+    runId,
+    version: exportVersion(now),
+    createdAt: now.toISOString(),
+    samplesPerShard: settings.samplesPerShard,
+    formats: { webdataset: settings.webdataset, csv: settings.csv, pathgenJson: settings.pathgenJson },
+  };
 }
 
 export async function pathgenExport(input: PathgenExportInput): Promise<ExportRunResult> {

@@ -18,7 +18,7 @@ import type { MaterializeActivities } from '../activities/materialize.js';
 import type { ManifestRef, PrepareRunResult, RunActivities, SlideJob } from '../activities/run.js';
 import type { RunSettingsOverrides } from '../activities/run-settings.js';
 import { exportActivityOptions, materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
-import { exportVersion } from './export.js';
+import { runExportInput } from './export.js';
 import { pathgenMaterializeSlide } from './materialize-slide.js';
 import { addCount, addUsage, emptyProgress, zeroUsage } from './run-progress.js';
 import type { RunProgress } from './run-progress.js';
@@ -281,18 +281,7 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
       if (settings.export.enabled) {
         progress.phase = 'exporting';
         setCurrentDetails(`run ${runId}: exporting`);
-        const now = new Date();
-        const exported = await exportRun({
-          runId,
-          version: exportVersion(now),
-          createdAt: now.toISOString(),
-          samplesPerShard: settings.export.samplesPerShard,
-          formats: {
-            webdataset: settings.export.webdataset,
-            csv: settings.export.csv,
-            pathgenJson: settings.export.pathgenJson,
-          },
-        });
+        const exported = await exportRun(runExportInput(runId, settings.export, new Date()));
         progress.export = {
           version: exported.version,
           samples: exported.samples,

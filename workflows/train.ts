@@ -1,15 +1,10 @@
-import {
-  isCancellation,
-  proxyActivities,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TrainActivities, TrainStageResult } from '../activities/train.js';
 import type { ExportModelResult } from '../activities/train/model-export.js';
 import type { TrainInput } from '../activities/train/train-input.js';
 import { modelExportActivityOptions, runBookkeepingOptions, trainStageActivityOptions } from './activity-options.js';
-import { PathgenRunId, PathgenStage, PathgenStatus } from './search-attributes.js';
+import { PathgenStage, PathgenStatus } from './search-attributes.js';
+import { withStatusAttributes } from './workflow-status.js';
 
 // Train a CLIP with open_clip, in stages (PathGen: stage 1 on PathGen-style pairs, stage 2 on
 // earlier public pairs from stage 1's checkpoint), then export it to the model directory the select
@@ -31,17 +26,7 @@ export function trainWorkflowId(trainId: string): string {
 }
 
 export async function pathgenTrain(input: TrainInput): Promise<TrainResult> {
-  upsertSearchAttributes([
-    { key: PathgenRunId, value: input.trainId },
-    { key: PathgenStatus, value: 'running' },
-  ]);
-  try {
-    return await train(input);
-  } catch (error) {
-    // Searchable in the UI and the CLI: PathgenStatus = 'failed', with the stage it stopped in.
-    upsertSearchAttributes([{ key: PathgenStatus, value: isCancellation(error) ? 'cancelled' : 'failed' }]);
-    throw error;
-  }
+  return withStatusAttributes(input.trainId, () => train(input));
 }
 
 async function train(input: TrainInput): Promise<TrainResult> {
