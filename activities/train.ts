@@ -314,5 +314,14 @@ async function localWeights(store: ObjectStore, reference: string, dir: string):
     await downloadFile(store, key, file);
     return file;
   }
+  // open_clip's pretrained tags ("openai", "laion2b_s34b_b88k") are single words; anything shaped like
+  // a path or a file that is in neither place is a mistake, not a tag to try to download.
+  if (/[/.]/.test(reference)) {
+    throw new PathgenError(
+      'InvalidTrainInput',
+      `initial weights ${reference} are neither a file on this machine nor an object in ${store.description}`,
+      { pretrained: reference },
+    );
+  }
   return reference;
 }

@@ -31,23 +31,32 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
+/**
+ * A temporary folder with an fs store holding a synthetic export, a config that puts the slide cache
+ * in it and heartbeats every second, and the environment of worker processes on the test's queues.
+ */
+async function trainingSetUp(label: string, exportRun: string, samples: number) {
+  const python = requireTrainPython();
+  const dir = mkdtempSync(path.join(os.tmpdir(), `pathgen-${label}-`));
+  const store = new FsObjectStore({ root: path.join(dir, 'store') });
+  await writeSyntheticExport(store, exportRun, { samples, samplesPerShard: 160 });
+  writeFileSync(
+    path.join(dir, 'config.yaml'),
+    `slideCache:\n  dir: ${path.join(dir, 'cache')}\nworkers:\n  gpu:\n    heartbeatThrottleSeconds: 1\n`,
+  );
+  const queues = uniqueQueues(label);
+  const env = workerProcessEnv(queues, dir, {
+    PATHGEN_CONFIG: path.join(dir, 'config.yaml'),
+    PATHGEN_TRAIN_PYTHON: python,
+  });
+  return { dir, store, queues, env };
+}
+
 describe('pathgenTrain', () => {
   it('trains two stages, survives a killed worker by resuming, and registers an ONNX model', async () => {
-    const python = requireTrainPython();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-train-'));
-    const store = new FsObjectStore({ root: path.join(dir, 'store') });
     const runId = 'synthetic-export';
     // Enough samples that an epoch takes seconds, so the worker can be killed between checkpoints.
-    await writeSyntheticExport(store, runId, { samples: 640, samplesPerShard: 160 });
-    writeFileSync(
-      path.join(dir, 'config.yaml'),
-      `slideCache:\n  dir: ${path.join(dir, 'cache')}\nworkers:\n  gpu:\n    heartbeatThrottleSeconds: 1\n`,
-    );
-    const queues = uniqueQueues('train');
-    const env = workerProcessEnv(queues, dir, {
-      PATHGEN_CONFIG: path.join(dir, 'config.yaml'),
-      PATHGEN_TRAIN_PYTHON: python,
-    });
+    const { dir, store, queues, env } = await trainingSetUp('train', runId, 640);
     const startWorker = async (queueList: string) => {
       const child = await startWorkerProcess(['--queues', queueList, '--log-level', 'ERROR'], env);
       children.push(child);
@@ -164,19 +173,7 @@ describe('pathgenTrain', () => {
   }, 420_000);
 
   it('stops the trainer and its process group when the workflow is cancelled', async () => {
-    const python = requireTrainPython();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-train-cancel-'));
-    const store = new FsObjectStore({ root: path.join(dir, 'store') });
-    await writeSyntheticExport(store, 'cancel-export', { samples: 320, samplesPerShard: 160 });
-    writeFileSync(
-      path.join(dir, 'config.yaml'),
-      `slideCache:\n  dir: ${path.join(dir, 'cache')}\nworkers:\n  gpu:\n    heartbeatThrottleSeconds: 1\n`,
-    );
-    const queues = uniqueQueues('train-cancel');
-    const env = workerProcessEnv(queues, dir, {
-      PATHGEN_CONFIG: path.join(dir, 'config.yaml'),
-      PATHGEN_TRAIN_PYTHON: python,
-    });
+    const { store, queues, env } = await trainingSetUp('train-cancel', 'cancel-export', 320);
     children.push(await startWorkerProcess(['--queues', 'cpu,gpu', '--log-level', 'ERROR'], env));
     const trainId = `c-${randomUUID().slice(0, 8)}`;
     const trainerRunning = async () => {
@@ -225,4 +222,33 @@ describe('pathgenTrain', () => {
       await connection.close();
     }
   }, 300_000);
+
+  it('fails at once, without retries, for initial weights that are nowhere', async () => {
+    const { queues, env } = await trainingSetUp('train-weights', 'weights-export', 160);
+    children.push(await startWorkerProcess(['--queues', 'cpu,gpu', '--log-level', 'ERROR'], env));
+    const trainId = `w-${randomUUID().slice(0, 8)}`;
+    const { client, connection } = await connectTestClient();
+    try {
+      const failure = await client.workflow
+        .execute<typeof pathgenTrain>('pathgenTrain', {
+          taskQueue: queues.cpu,
+          workflowId: trainWorkflowId(trainId),
+          args: [
+            {
+              trainId,
+              model: 'pathgen-tiny',
+              pretrained: 'weights/stage0/epoch_9.pt',
+              stages: [{ name: 's', datasets: [{ exportRun: 'weights-export' }] }],
+            },
+          ],
+        })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      const cause = (failure as WorkflowFailedError).cause?.cause as { type?: string; message?: string } | undefined;
+      expect(cause?.type).toBe('InvalidTrainInput');
+      expect(cause?.message).toContain('weights/stage0/epoch_9.pt are neither a file on this machine nor an object in');
+    } finally {
+      await connection.close();
+    }
+  }, 120_000);
 });
