@@ -118,7 +118,7 @@ async function checkEvalData(input: ResolvedEvalInput): Promise<{ datasets: numb
 async function loadModel(deps: EvalDeps, reference: string, signal: AbortSignal) {
   const model = await deps.loadClipModel(reference, signal);
   const { name, version } = model.config;
-  return { model, key: modelCacheKey(model.config), identity: { id: reference, name, version } };
+  return { model, key: await modelCacheKey(model), identity: { id: reference, name, version } };
 }
 
 async function embedSamples(

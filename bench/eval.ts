@@ -215,7 +215,7 @@ async function benchImageFeatures(): Promise<void> {
     const model = await loadClipModel(await write(), { batchSize: 64 });
     try {
       const store = new FsObjectStore({ root: join(dir, `store-${model.config.name}`) });
-      const options = { store, model, modelKey: modelCacheKey(model.config), batchSize: 64 };
+      const options = { store, model, modelKey: await modelCacheKey(model), batchSize: 64 };
       let started = performance.now();
       const cold = await embedImageFiles(paths, options);
       const coldRate = imageCount / ((performance.now() - started) / 1000);

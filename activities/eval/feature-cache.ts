@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ClipModelConfig } from '../clip/model-directory.js';
 import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 
@@ -7,11 +11,34 @@ import type { ObjectStore } from '../store/object-store.js';
 // embeds nothing. One small object per image keeps the cache shareable between datasets that hold
 // the same images and safe under concurrent writers (same key, same bytes).
 
-/** A key-safe identity of a model: its config's name and version (an export bumps the version). */
-export function modelCacheKey(config: { name: string; version: string }): string {
+/**
+ * A key-safe identity of a model: its config's name and version, readable, plus the hash of its
+ * image encoder's bytes. Name and version alone are not enough: two exports left at the export
+ * script's default version would share cached features and every score of the second would be
+ * the first's. The hash is computed once per encoder file (path, size, modification time).
+ */
+export async function modelCacheKey(model: { config: ClipModelConfig; dir: string }): Promise<string> {
+  const { config } = model;
   const readable = `${config.name}@${config.version}`.replace(/[^A-Za-z0-9._@-]+/g, '_').slice(0, 80);
-  const digest = createHash('sha256').update(`${config.name}\n${config.version}`).digest('hex').slice(0, 12);
-  return `${readable}-${digest}`;
+  return `${readable}-${(await fileHash(path.join(model.dir, config.imageEncoder.file))).slice(0, 16)}`;
+}
+
+const fileHashes = new Map<string, Promise<string>>();
+
+async function fileHash(file: string): Promise<string> {
+  const info = await stat(file);
+  const identity = `${file}\n${info.size}\n${info.mtimeMs}`;
+  let hash = fileHashes.get(identity);
+  if (!hash) {
+    hash = (async () => {
+      const digest = createHash('sha256');
+      for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
+      return digest.digest('hex');
+    })();
+    fileHashes.set(identity, hash);
+    hash.catch(() => fileHashes.delete(identity));
+  }
+  return hash;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
