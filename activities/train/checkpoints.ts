@@ -79,7 +79,6 @@ export async function downloadFile(store: ObjectStore, key: string, file: string
 export class CheckpointSync {
   private readonly uploaded = new Set<number>();
   private running: Promise<void> = Promise.resolve();
-  latest: { epoch: number; key: string } | undefined;
 
   constructor(
     private readonly store: ObjectStore,
@@ -90,7 +89,6 @@ export class CheckpointSync {
     private readonly onUploaded?: (checkpoint: { epoch: number; key: string; bytes: number }) => void,
   ) {}
 
-  /** Uploads complete checkpoints not uploaded yet; calls are serialised. */
   private pending = 0;
 
   /** True while an upload runs: a timer should not queue more calls behind a multi-GB upload. */
@@ -98,6 +96,7 @@ export class CheckpointSync {
     return this.pending > 0;
   }
 
+  /** Uploads complete checkpoints not uploaded yet; calls are serialised. */
   sync(): Promise<void> {
     this.pending += 1;
     // A failed upload (a store hiccup) is retried by the next call; the last call reports its own failure.
@@ -110,12 +109,13 @@ export class CheckpointSync {
 
   private async syncOnce(): Promise<void> {
     const epochs = await localCheckpointEpochs(this.localDir);
+    let uploadedNow = 0;
     for (const epoch of epochs) {
       if (this.uploaded.has(epoch)) continue;
       const key = `${this.storePrefix}${checkpointFileName(epoch)}`;
       const bytes = await uploadFile(this.store, path.join(this.localDir, checkpointFileName(epoch)), key);
       this.uploaded.add(epoch);
-      if (!this.latest || epoch > this.latest.epoch) this.latest = { epoch, key };
+      uploadedNow += 1;
       this.onUploaded?.({ epoch, key, bytes });
     }
     // The trainer never reads an old checkpoint again: once stored, only the newest stays on its disk.
@@ -124,7 +124,8 @@ export class CheckpointSync {
       if (epoch !== newest && this.uploaded.has(epoch))
         await rm(path.join(this.localDir, checkpointFileName(epoch)), { force: true });
     }
-    if (this.keep > 0) await pruneStoredCheckpoints(this.store, this.storePrefix, this.keep);
+    // Listing the store once per new checkpoint, not on every poll.
+    if (this.keep > 0 && uploadedNow > 0) await pruneStoredCheckpoints(this.store, this.storePrefix, this.keep);
   }
 }
 
