@@ -4,6 +4,7 @@ import type { TaskQueues } from '../workflows/task-queues.js';
 import { withTypedFailures } from './activity-failure.js';
 import type { ClipModel } from './clip/clip-model.js';
 import { PathgenError } from './errors.js';
+import { whileHeartbeating } from './heartbeat.js';
 import { trainAbmil } from './eval/abmil-training.js';
 import type { SlideExample } from './eval/abmil-training.js';
 import { predictSlides } from './eval/abmil-kernels.js';
@@ -86,18 +87,14 @@ export function createEvalActivities(deps: EvalDeps) {
 export type EvalActivities = ReturnType<typeof createEvalActivities>;
 
 /** Heartbeats the latest progress every few seconds, whatever the task is doing. */
-async function heartbeating<T>(
+function heartbeating<T>(
   work: (beat: (progress: EvalHeartbeat) => void, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const context = Context.current();
   let latest: EvalHeartbeat = { phase: 'loading-model' };
-  context.heartbeat(latest);
-  const timer = setInterval(() => context.heartbeat(latest), 5_000);
-  try {
-    return await work((progress) => (latest = progress), context.cancellationSignal);
-  } finally {
-    clearInterval(timer);
-  }
+  return whileHeartbeating(
+    () => latest,
+    () => work((progress) => (latest = progress), Context.current().cancellationSignal),
+  );
 }
 
 function prepareEval(deps: EvalDeps, raw: EvalInput): Promise<EvalPlan> {

@@ -105,7 +105,6 @@ export interface TrainHeartbeat {
   shards?: number;
 }
 
-const heartbeatEveryMs = 5_000;
 // A readdir a second: a new checkpoint reaches the store within about a second of being written.
 const checkpointPollMs = 1_000;
 
@@ -168,123 +167,127 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
     resumedFromEpoch,
     epochs,
   };
-  const heartbeat = () => context.heartbeat(beat);
-  heartbeat();
-  const timer = setInterval(heartbeat, heartbeatEveryMs);
-  try {
-    const staged: StagedDataset[] = [];
-    for (const [index, dataset] of input.datasets.entries()) {
-      staged.push(
-        await stageDataset(dataset, {
-          store,
-          dir: path.join(dir, 'data', String(index)),
-          signal,
-          onProgress: (done, total) => {
-            beat.shardsStaged = done;
-            beat.shards = total;
-          },
-        }),
-      );
-    }
-    const samples = staged.reduce((sum, dataset) => sum + dataset.samples, 0);
-
-    const attemptName = `attempt-${attempt}`;
-    const logsDir = path.join(dir, 'logs');
-    const checkpointDir = path.join(logsDir, attemptName, 'checkpoints');
-    // Earlier attempts' folders go: their checkpoints that mattered are in the store, and a resume
-    // reads only what the store holds.
-    await clearFolder(logsDir);
-    const sync = new CheckpointSync(store, checkpointDir, `${prefix}checkpoints/`, input.keepCheckpoints, ({ key }) => {
-      beat.latestCheckpoint = key;
-    });
-    if (resumePoint) beat.latestCheckpoint = resumePoint.key;
-
-    let resumeFrom: string | undefined;
-    let pretrained: string | undefined;
-    if (resumePoint && resumePoint.epoch < epochs) {
-      beat.phase = 'staging-weights';
-      resumeFrom = path.join(dir, 'resume', checkpointFileName(resumePoint.epoch));
-      await downloadFile(store, resumePoint.key, resumeFrom);
-    } else if (!resumePoint && input.initialWeights !== undefined) {
-      beat.phase = 'staging-weights';
-      pretrained = await localWeights(store, input.initialWeights, path.join(dir, 'initial'));
-    }
-
-    let lastLoss: number | null = null;
-    let lastRate: number | null = null;
-    if (!resumePoint || resumePoint.epoch < epochs) {
-      beat.phase = 'training';
-      const shards = staged.reduce((sum, dataset) => sum + dataset.shardHashes.length, 0);
-      const hyperparameters = input.stage.hyperparameters;
-      try {
-        const outcome = await runTrainingAttempt({
-          python: deps.training.python,
-          args: {
-            script: deps.training.trainScript,
-            model: input.model,
-            trainData: staged.map((dataset) => dataset.localPattern).join('::'),
-            samples,
-            // WebDataset gives each dataloader worker whole shards: open_clip refuses more workers than shards.
-            hyperparameters: { ...hyperparameters, workers: Math.min(hyperparameters.workers, shards) },
-            logsDir,
-            name: attemptName,
-            forceQuickGelu: input.forceQuickGelu,
-            logEveryNSteps: 10,
-            ...(pretrained !== undefined ? { pretrained } : {}),
-            ...(resumeFrom !== undefined ? { resumeFrom } : {}),
-          },
-          sync,
-          signal,
-          checkpointPollMs,
-          onProgress: (progress) => Object.assign(beat, progress),
-          onCpuFallback: () => (beat.device = 'cpu'),
-        });
-        lastLoss = outcome.last?.loss ?? null;
-        lastRate = outcome.last?.samplesPerSecond ?? null;
-      } catch (error) {
-        await uploadLog(store, path.join(logsDir, attemptName), `${prefix}logs/${attemptName}.log`);
-        // Cancelled: report it as Temporal's cancellation, not as a failure of the trainer.
-        if (signal.aborted) throw signal.reason;
-        throw error;
+  return whileHeartbeating(
+    () => beat,
+    async () => {
+      const staged: StagedDataset[] = [];
+      for (const [index, dataset] of input.datasets.entries()) {
+        staged.push(
+          await stageDataset(dataset, {
+            store,
+            dir: path.join(dir, 'data', String(index)),
+            signal,
+            onProgress: (done, total) => {
+              beat.shardsStaged = done;
+              beat.shards = total;
+            },
+          }),
+        );
       }
-      beat.phase = 'uploading';
-    }
+      const samples = staged.reduce((sum, dataset) => sum + dataset.samples, 0);
 
-    const final = await newestStoredCheckpoint(store, `${prefix}checkpoints/`);
-    if (!final || final.epoch < epochs) {
-      throw new PathgenError(
-        'TrainerFailed',
-        `the trainer exited cleanly but ${checkpointFileName(epochs)} is not there (newest: ${final ? checkpointFileName(final.epoch) : 'none'}); see ${prefix}logs/${attemptName}.log`,
-        { stage: input.stage.name, epochs, newest: final?.epoch ?? null },
+      const attemptName = `attempt-${attempt}`;
+      const logsDir = path.join(dir, 'logs');
+      const checkpointDir = path.join(logsDir, attemptName, 'checkpoints');
+      // Earlier attempts' folders go: their checkpoints that mattered are in the store, and a resume
+      // reads only what the store holds.
+      await clearFolder(logsDir);
+      const sync = new CheckpointSync(
+        store,
+        checkpointDir,
+        `${prefix}checkpoints/`,
+        input.keepCheckpoints,
+        ({ key }) => {
+          beat.latestCheckpoint = key;
+        },
       );
-    }
-    const logKey = `${prefix}logs/${attemptName}.log`;
-    await uploadLog(store, path.join(logsDir, attemptName), logKey);
-    const paramsFile = path.join(logsDir, attemptName, 'params.txt');
-    const paramsKey = (await stat(paramsFile).catch(() => undefined)) ? `${prefix}params.txt` : null;
-    if (paramsKey) await uploadFile(store, paramsFile, paramsKey);
+      if (resumePoint) beat.latestCheckpoint = resumePoint.key;
 
-    const result: TrainStageResult = {
-      stage: input.stage.name,
-      checkpointKey: final.key,
-      epochs,
-      resumedFromEpoch,
-      attempt,
-      finalLoss: lastLoss,
-      samplesPerSecond: lastRate,
-      device: beat.device ?? 'default',
-      datasets: staged.map(({ localPattern: _local, ...dataset }) => dataset),
-      initialWeights: input.initialWeights ?? null,
-      logKey,
-      paramsKey,
-    };
-    await store.put(resultKey, Buffer.from(`${JSON.stringify(result, null, 2)}\n`), {
-      contentType: 'application/json',
-    });
-    return result;
-  } finally {
-    clearInterval(timer);
-  }
+      let resumeFrom: string | undefined;
+      let pretrained: string | undefined;
+      if (resumePoint && resumePoint.epoch < epochs) {
+        beat.phase = 'staging-weights';
+        resumeFrom = path.join(dir, 'resume', checkpointFileName(resumePoint.epoch));
+        await downloadFile(store, resumePoint.key, resumeFrom);
+      } else if (!resumePoint && input.initialWeights !== undefined) {
+        beat.phase = 'staging-weights';
+        pretrained = await localWeights(store, input.initialWeights, path.join(dir, 'initial'));
+      }
+
+      let lastLoss: number | null = null;
+      let lastRate: number | null = null;
+      if (!resumePoint || resumePoint.epoch < epochs) {
+        beat.phase = 'training';
+        const shards = staged.reduce((sum, dataset) => sum + dataset.shardHashes.length, 0);
+        const hyperparameters = input.stage.hyperparameters;
+        try {
+          const outcome = await runTrainingAttempt({
+            python: deps.training.python,
+            args: {
+              script: deps.training.trainScript,
+              model: input.model,
+              trainData: staged.map((dataset) => dataset.localPattern).join('::'),
+              samples,
+              // WebDataset gives each dataloader worker whole shards: open_clip refuses more workers than shards.
+              hyperparameters: { ...hyperparameters, workers: Math.min(hyperparameters.workers, shards) },
+              logsDir,
+              name: attemptName,
+              forceQuickGelu: input.forceQuickGelu,
+              logEveryNSteps: 10,
+              ...(pretrained !== undefined ? { pretrained } : {}),
+              ...(resumeFrom !== undefined ? { resumeFrom } : {}),
+            },
+            sync,
+            signal,
+            checkpointPollMs,
+            onProgress: (progress) => Object.assign(beat, progress),
+            onCpuFallback: () => (beat.device = 'cpu'),
+          });
+          lastLoss = outcome.last?.loss ?? null;
+          lastRate = outcome.last?.samplesPerSecond ?? null;
+        } catch (error) {
+          await uploadLog(store, path.join(logsDir, attemptName), `${prefix}logs/${attemptName}.log`);
+          // Cancelled: report it as Temporal's cancellation, not as a failure of the trainer.
+          if (signal.aborted) throw signal.reason;
+          throw error;
+        }
+        beat.phase = 'uploading';
+      }
+
+      const final = await newestStoredCheckpoint(store, `${prefix}checkpoints/`);
+      if (!final || final.epoch < epochs) {
+        throw new PathgenError(
+          'TrainerFailed',
+          `the trainer exited cleanly but ${checkpointFileName(epochs)} is not there (newest: ${final ? checkpointFileName(final.epoch) : 'none'}); see ${prefix}logs/${attemptName}.log`,
+          { stage: input.stage.name, epochs, newest: final?.epoch ?? null },
+        );
+      }
+      const logKey = `${prefix}logs/${attemptName}.log`;
+      await uploadLog(store, path.join(logsDir, attemptName), logKey);
+      const paramsFile = path.join(logsDir, attemptName, 'params.txt');
+      const paramsKey = (await stat(paramsFile).catch(() => undefined)) ? `${prefix}params.txt` : null;
+      if (paramsKey) await uploadFile(store, paramsFile, paramsKey);
+
+      const result: TrainStageResult = {
+        stage: input.stage.name,
+        checkpointKey: final.key,
+        epochs,
+        resumedFromEpoch,
+        attempt,
+        finalLoss: lastLoss,
+        samplesPerSecond: lastRate,
+        device: beat.device ?? 'default',
+        datasets: staged.map(({ localPattern: _local, ...dataset }) => dataset),
+        initialWeights: input.initialWeights ?? null,
+        logKey,
+        paramsKey,
+      };
+      await store.put(resultKey, Buffer.from(`${JSON.stringify(result, null, 2)}\n`), {
+        contentType: 'application/json',
+      });
+      return result;
+    },
+  );
 }
 
 /** open_clip writes out.log in the run folder; keep it in the store for whoever reads a failure later. */
