@@ -5,7 +5,7 @@ JOB.json: {"bags": file of float32 rows (slides × patches × dim), "slides", "p
 "classCount", "hiddenDim", "attentionDim", "order" (the slide order of the epoch), "lr", "weightDecay",
 "threads": [1, null]} (null: torch's default thread count). For each thread setting: a fresh model, one
 untimed warm-up step, then one epoch timed the way pathgen trains (one slide per AdamW step, cosine
-schedule stepped per slide). The model is test/eval-abmil/torch-reference.py's, loaded from that file.
+schedule stepped per slide). The model is infra/harness/abmil-torch-reference.py's, loaded from that file.
 """
 
 import importlib.util
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-REFERENCE = Path(__file__).resolve().parent.parent / "test" / "eval-abmil" / "torch-reference.py"
+REFERENCE = Path(__file__).resolve().parent.parent / "infra" / "harness" / "abmil-torch-reference.py"
 
 
 def gated_abmil_class():

@@ -31,12 +31,12 @@ import { fitLogisticRegression, predictProbabilities } from '../activities/eval/
 import { argmaxRows } from '../activities/eval/metrics.js';
 import { zeroShotClassifier, zeroShotLogits } from '../activities/eval/zero-shot.js';
 import { FsObjectStore } from '../activities/store/fs-store.js';
-import { normalBag } from '../test/eval-abmil/synthetic-bags.js';
-import { clusteredFeatures, gaussian } from '../test/eval-math/synthetic-features.js';
-import { writeTinyClipModel } from '../test/clip/tiny-clip-model.js';
-import { writeVitB16ClipModel } from '../test/clip/vit-b16-model.js';
-import { repoRoot, requireReferencePython, requireTrainPython } from '../test/setup/tools.js';
-import { syntheticKinds, syntheticPatch } from '../test/train/synthetic-export.js';
+import { normalBag } from '../workers/synthetic/datasets/synthetic-bags.js';
+import { clusteredFeatures, gaussian } from '../workers/synthetic/datasets/synthetic-features.js';
+import { writeTinyClipModel } from '../workers/synthetic/clip-models/tiny-clip-model.js';
+import { writeVitB16ClipModel } from '../workers/synthetic/clip-models/vit-b16-model.js';
+import { repoRoot, requireReferencePython, requireTrainPython } from '../infra/harness/installed-tools.js';
+import { syntheticKinds, syntheticPatch } from '../workers/synthetic/datasets/synthetic-export.js';
 
 const classCount = Number(process.env.BENCH_CLASSES ?? 9);
 const trainCount = Number(process.env.BENCH_TRAIN ?? 2000);

@@ -13,12 +13,13 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { openSlide } from '../activities/wsi/open-slide.js';
 import { OtsuTissueDetector } from '../activities/wsi/otsu-tissue-detector.js';
-import { planCandidates, seededRandom } from '../activities/wsi/patch-grid.js';
+import { planCandidates } from '../activities/wsi/patch-grid.js';
+import { seededRandom } from '../activities/common/seeded-random.js';
 import { readPatches } from '../activities/wsi/patch-reading.js';
 import { runCommand } from '../activities/wsi/run-command.js';
 import { readSlideThumbnail } from '../activities/wsi/slide-thumbnail.js';
-import { findOpenSlidePython } from '../test/wsi/openslide-reference.js';
-import { writeSyntheticSvs } from '../test/wsi/synthetic-slides.js';
+import { findOpenSlidePython } from '../infra/harness/openslide-reference.js';
+import { writeSyntheticSvs } from '../workers/synthetic/slides/synthetic-slides.js';
 
 const width = Number(process.env.BENCH_WIDTH ?? 40_000);
 const height = Number(process.env.BENCH_HEIGHT ?? 30_000);

@@ -31,8 +31,8 @@ import { TrainHyperparameters, stagePrefix } from '../activities/train/train-inp
 import { trainerArgs } from '../activities/train/trainer-args.js';
 import type { TrainerArgsInput } from '../activities/train/trainer-args.js';
 import { resolveTrainingDataset, stageDataset } from '../activities/train/training-data.js';
-import { repoRoot, requireTrainPython } from '../test/setup/tools.js';
-import { writeSyntheticExport } from '../test/train/synthetic-export.js';
+import { repoRoot, requireTrainPython } from '../infra/harness/installed-tools.js';
+import { writeSyntheticExport } from '../workers/synthetic/datasets/synthetic-export.js';
 
 const epochs = Number(process.env.BENCH_EPOCHS ?? 3);
 const samples = Number(process.env.BENCH_SAMPLES ?? 640);

@@ -3,7 +3,7 @@ import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './setup/tools.js';
+import { repoRoot } from '../infra/harness/installed-tools.js';
 import './setup/quiet-temporal-runtime.js';
 
 const historiesDir = path.join(repoRoot, 'test', 'histories');

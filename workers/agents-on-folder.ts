@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { isPatchFailureRecord, runPatchAgents, sumUsage } from '../activities/agents/index.js';
 import type { AgentUsage, Agents } from '../activities/agents/index.js';
-import { PathgenError } from '../activities/errors.js';
+import { PathgenError } from '../activities/common/errors.js';
 
 // `pathgen agents run`: the agent cascade over a folder of patch images, for iterating on prompts
 // and models without Temporal. One JSON per patch; a failed patch is a record, not an exit code.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ClipTokenizer } from '../activities/clip/clip-tokenizer.js';
-import { PathgenError } from '../activities/errors.js';
+import { PathgenError } from '../activities/common/errors.js';
 import type { PathgenConfig } from './config/schema.js';
 import { packageRoot } from './package-info.js';
 

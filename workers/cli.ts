@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import type { LogLevel } from '@temporalio/worker';
-import { errorMessage, isPathgenError } from '../activities/errors.js';
+import { errorMessage, isPathgenError } from '../activities/common/errors.js';
 import { S3ObjectStore } from '../activities/store/s3-store.js';
-import { slideFailureTypes } from '../workflows/failure-types.js';
-import { queueRoles } from '../workflows/task-queues.js';
-import type { QueueRole } from '../workflows/task-queues.js';
+import { slideFailureTypes } from '../activities/contracts/failure-types.js';
+import { queueRoles } from '../activities/contracts/task-queues.js';
+import type { QueueRole } from '../activities/contracts/task-queues.js';
 import { formatConfigIssues, loadConfig } from './config/load-config.js';
 import type { PathgenConfig } from './config/schema.js';
 import { openConfiguredStore } from './configured-store.js';
@@ -18,14 +18,14 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ClipTokenizer } from '../activities/clip/clip-tokenizer.js';
 import { fileURLToPath } from 'node:url';
-import { inspectSlide, tileSlideToDirectory } from '../activities/wsi/tile-slide-locally.js';
+import { inspectSlide, tileSlideToDirectory } from '../activities/wsi/tissue-patch-plan.js';
 import { assertSlideFileExists } from '../activities/staging/slide-reference.js';
 import { readFile } from 'node:fs/promises';
 import { tcgaProject } from '../activities/tcga/tcga-projects.js';
 import { patchFiles, runAgentsOnFolder } from './agents-on-folder.js';
 import { configuredAgents } from './configured-agents.js';
 import { clipModelLoader } from './configured-clip.js';
-import { selectionOptions } from '../activities/select.js';
+import { selectionOptions } from '../activities/stages/select.js';
 import { selectLocally } from './select-locally.js';
 
 // Exit codes: 0 success, 1 a check or job failed, 2 bad usage or invalid configuration,

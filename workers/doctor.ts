@@ -1,11 +1,11 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { errorMessage } from '../activities/errors.js';
+import { errorMessage } from '../activities/common/errors.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { pathgenDiagnostic } from '../workflows/diagnostic.js';
-import { queueRoles } from '../workflows/task-queues.js';
-import type { QueueRole } from '../workflows/task-queues.js';
+import { queueRoles } from '../activities/contracts/task-queues.js';
+import type { QueueRole } from '../activities/contracts/task-queues.js';
 import type { PathgenConfig } from './config/schema.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 import { toolVersions } from './tool-versions.js';

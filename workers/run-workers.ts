@@ -1,14 +1,14 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Agents } from '../activities/agents/index.js';
 import path from 'node:path';
-import { createActivities } from '../activities/index.js';
+import { createActivities } from '../activities/stages/index.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
-import type { QueueRole } from '../workflows/task-queues.js';
+import type { QueueRole } from '../activities/contracts/task-queues.js';
 import type { PathgenConfig } from './config/schema.js';
-import { errorMessage } from '../activities/errors.js';
+import { errorMessage } from '../activities/common/errors.js';
 import { captionTokenizer } from './caption-tokenizer.js';
 import { configuredAgents } from './configured-agents.js';
-import { resolveRunSettings } from './run-settings.js';
+import { resolveRunSettings } from './config/run-settings.js';
 import { clipModelLoader } from './configured-clip.js';
 import { pathgenVersion, trainingTools, workflowsEntry } from './package-info.js';
 import { temporalConnectionOptions } from './temporal-connection.js';

@@ -2,19 +2,19 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { ClipModel } from '../activities/clip/clip-model.js';
-import { PathgenError } from '../activities/errors.js';
+import { PathgenError } from '../activities/common/errors.js';
 import { measurementsVersion } from '../activities/histology/index.js';
-import { noCheckpoint } from '../activities/patch-selection/batch-checkpoint.js';
-import { clipPatchEmbedder, modelFreePatchEmbedder } from '../activities/patch-selection/patch-embedder.js';
-import { selectSlide } from '../activities/patch-selection/select-slide.js';
-import type { SelectProgress } from '../activities/patch-selection/select-slide.js';
-import { selectionLines, selectionSummary } from '../activities/patch-selection/selection-record.js';
+import { noCheckpoint } from '../activities/select/batch-checkpoint.js';
+import { clipPatchEmbedder, modelFreePatchEmbedder } from '../activities/select/patch-embedder.js';
+import { selectSlide } from '../activities/select/select-slide.js';
+import type { SelectProgress } from '../activities/select/select-slide.js';
+import { selectionLines, selectionSummary } from '../activities/select/selection-record.js';
 import { buildPromptSet } from '../activities/select/index.js';
 import type { SelectionOptions } from '../activities/select/index.js';
 import { openSlide } from '../activities/wsi/open-slide.js';
 import type { PatchCandidate } from '../activities/wsi/patch-grid.js';
 import { readCandidate } from '../activities/wsi/patch-reading.js';
-import { parseCandidatesJsonl } from '../activities/wsi/tile-slide-locally.js';
+import { parseCandidatesJsonl } from '../activities/wsi/tissue-patch-plan.js';
 
 // `pathgen select`: the select stage on one slide, locally, for people tuning models and prompts.
 // Writes DIR/patches/<x>_<y>.jpg, DIR/selection.jsonl (why each patch was kept) and DIR/summary.json.

@@ -1,5 +1,5 @@
 import type { ActivityOptions } from '@temporalio/workflow';
-import { nonRetryableFailureTypes } from './failure-types.js';
+import { nonRetryableFailureTypes } from '../activities/contracts/failure-types.js';
 
 // Per-stage activity options in one place, each with the reason it is set that way.
 

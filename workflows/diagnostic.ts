@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { DiagnosticActivities, DiagnosticPingResult } from '../activities/diagnostic.js';
+import type { DiagnosticActivities, DiagnosticPingResult } from '../activities/stages/diagnostic.js';
 
 export interface DiagnosticInput {
   /** The task queue whose workers must answer. */

@@ -1,5 +1,5 @@
 import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { EvalActivities, TaskOutcome, WrittenReport } from '../activities/eval.js';
+import type { EvalActivities, TaskOutcome, WrittenReport } from '../activities/stages/eval.js';
 import type { EvalInput } from '../activities/eval/eval-input.js';
 import type { EvalReport, EvalTaskResult } from '../activities/eval/eval-types.js';
 import { evalTaskActivityOptions, runBookkeepingOptions } from './activity-options.js';

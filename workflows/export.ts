@@ -1,6 +1,6 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ExportActivities, ExportRunInput, ExportRunResult } from '../activities/export-run.js';
-import type { RunSettings } from '../activities/run-settings.js';
+import type { ExportActivities, ExportRunInput, ExportRunResult } from '../activities/stages/export.js';
+import type { RunSettings } from '../activities/contracts/run-settings.js';
 import { exportActivityOptions } from './activity-options.js';
 
 // Export a finished run again on its own (after a slide was reset, or with other shard sizes):

@@ -5,9 +5,9 @@ import {
   proxyActivities,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { MaterializeActivities, MaterializeSlideRef } from '../activities/materialize.js';
-import type { RunActivities } from '../activities/run.js';
-import type { RunSettings } from '../activities/run-settings.js';
+import type { MaterializeActivities, MaterializeSlideRef } from '../activities/stages/materialize.js';
+import type { RunActivities } from '../activities/stages/run.js';
+import type { RunSettings } from '../activities/contracts/run-settings.js';
 import { materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
 import { zeroUsage } from './run-progress.js';
 import {

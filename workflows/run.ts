@@ -12,11 +12,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ExportActivities } from '../activities/export-run.js';
+import type { ExportActivities } from '../activities/stages/export.js';
 import type { ManifestCursor } from '../activities/manifest/index.js';
-import type { MaterializeActivities } from '../activities/materialize.js';
-import type { ManifestRef, PrepareRunResult, RunActivities, SlideJob } from '../activities/run.js';
-import type { RunSettingsOverrides } from '../activities/run-settings.js';
+import type { MaterializeActivities } from '../activities/stages/materialize.js';
+import type { ManifestRef, PrepareRunResult, RunActivities, SlideJob } from '../activities/stages/run.js';
+import type { RunSettingsOverrides } from '../activities/contracts/run-settings.js';
 import { exportActivityOptions, materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
 import { runExportInput } from './export.js';
 import { pathgenMaterializeSlide } from './materialize-slide.js';

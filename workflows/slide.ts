@@ -6,13 +6,13 @@ import {
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { AgentActivities, AgentBatchInput, AgentBatchResult, PatchRef } from '../activities/agent-stages.js';
+import type { AgentActivities, AgentBatchInput, AgentBatchResult, PatchRef } from '../activities/stages/agents.js';
 import type { AgentUsage } from '../activities/agents/index.js';
 import type { ManifestRow } from '../activities/manifest/index.js';
-import type { RunActivities, SlideSummary } from '../activities/run.js';
-import type { RunSettings } from '../activities/run-settings.js';
-import type { SelectActivities } from '../activities/select.js';
-import type { TileActivities } from '../activities/tile.js';
+import type { RunActivities, SlideSummary } from '../activities/stages/run.js';
+import type { RunSettings } from '../activities/contracts/run-settings.js';
+import type { SelectActivities } from '../activities/stages/select.js';
+import type { TileActivities } from '../activities/stages/tile.js';
 import {
   agentBatchActivityOptions,
   findingsActivityOptions,

@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { TileActivities, TileSlideInput, TileSlideResult } from '../activities/tile.js';
+import type { TileActivities, TileSlideInput, TileSlideResult } from '../activities/stages/tile.js';
 import { tileActivityOptions } from './activity-options.js';
 
 const { tileSlide } = proxyActivities<TileActivities>(tileActivityOptions);

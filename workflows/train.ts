@@ -1,5 +1,5 @@
 import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { TrainActivities, TrainStageResult } from '../activities/train.js';
+import type { TrainActivities, TrainStageResult } from '../activities/stages/train.js';
 import type { ExportModelResult } from '../activities/train/model-export.js';
 import type { TrainInput } from '../activities/train/train-input.js';
 import { modelExportActivityOptions, runBookkeepingOptions, trainStageActivityOptions } from './activity-options.js';

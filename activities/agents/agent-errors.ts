@@ -1,4 +1,4 @@
-import { PathgenError, isPathgenError } from '../errors.js';
+import { PathgenError, isPathgenError } from '../common/errors.js';
 import type { AgentName } from './agent-settings.js';
 
 // The agents' three outcomes besides success. `ModelUnavailable` is worth retrying later (the server

@@ -1,5 +1,5 @@
 import type { PatchMeasurements } from '../histology/index.js';
-import { isPathgenError } from '../errors.js';
+import { isPathgenError } from '../common/errors.js';
 import { isPatchFailure } from './agent-errors.js';
 import type { AgentBackend, PatchAgentName } from './agent-settings.js';
 import type { AgentUsage } from './agent-usage.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { RgbImage } from '../wsi/slide-reader.js';
 
 /** A patch as the agents take it: encoded bytes (JPEG, PNG, TIFF) or decoded pixels. */

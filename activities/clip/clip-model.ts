@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { ClipSessionWorker } from './clip-session.js';
 import type { EncoderKind, EncoderSignature, ExecutionProvider, OrtLogLevel } from './clip-session.js';
 import { ClipTokenizer } from './clip-tokenizer.js';

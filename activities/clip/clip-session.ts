@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { threadEntryCode } from '../thread-entry.js';
-import { PathgenError } from '../errors.js';
+import { threadEntryCode } from '../runtime/thread-entry.js';
+import { PathgenError } from '../common/errors.js';
 
 // onnxruntime-node runs a session synchronously on the calling thread (its `run` promise only defers
 // the call to the next turn of the event loop), so a session on the main thread would stall

@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { fromByteCharacters, toByteCharacters } from './byte-level.js';
 import { BytePairEncoder, endOfWord } from './byte-pair-encoder.js';
 import { readBpeVocabulary, readHuggingFaceVocabulary, vocabularyFromMerges } from './clip-vocabulary.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { byteAlphabet, isByteCharacter } from './byte-level.js';
 import { endOfWord, pairKey } from './byte-pair-encoder.js';
 import { pythonSpace } from './text-cleaning.js';

@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 // Embedding a slide's candidates is two alternating kinds of work: preparing a batch (reading and
 // resizing patches, on this thread) and running the encoder (on the session thread or the GPU).

@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { listAll } from '../store/object-store.js';
 import type { ObjectInfo, ObjectStore } from '../store/object-store.js';
 

@@ -2,7 +2,7 @@
 // torchvision Resize on a PIL image, CenterCrop, ToTensor, Normalize. A model scores what it was
 // trained to see only when its pixels match these to the byte, so the resize is PIL's own
 // (pil-resample.ts) and the float steps follow torch's float32 order.
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { RgbImage } from '../wsi/slide-reader.js';
 import { resampleRgbWindow, type Span } from './pil-resample.js';
 import type { PreprocessSpec } from './preprocess-spec.js';

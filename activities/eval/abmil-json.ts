@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { abmilParameterCount, abmilParameterLayout } from './abmil.js';
 import type { AbmilConfig, AbmilModel } from './abmil.js';
 

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { AbmilWorkspace, abmilForward, abmilLossAndGradient, abmilParameterCount, checkSlide } from './abmil.js';
 import type { AbmilConfig, AbmilModel, SlideBag, SlidePrediction } from './abmil.js';
 import { abmilGraph } from './abmil-onnx-graph.js';

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { PathgenError } from '../errors.js';
-import { seededRandom } from '../wsi/patch-grid.js';
+import { PathgenError } from '../common/errors.js';
+import { seededRandom } from '../common/seeded-random.js';
 import { checkSlide, cloneAbmil, createAbmil } from './abmil.js';
 import type { AbmilModel, SlideBag } from './abmil.js';
 import { crossEntropy, openAbmilKernels } from './abmil-kernels.js';

@@ -1,5 +1,5 @@
-import { PathgenError } from '../errors.js';
-import { seededRandom } from '../wsi/patch-grid.js';
+import { PathgenError } from '../common/errors.js';
+import { seededRandom } from '../common/seeded-random.js';
 import type { FloatArray } from './adamw.js';
 import { multiplyTransposed, transpose } from './dense-kernels.js';
 
@@ -12,7 +12,7 @@ import { multiplyTransposed, transpose } from './dense-kernels.js';
 // Parameters live in one flat vector (float32 for training and storage, float64 for exact checks);
 // sums over patches and features accumulate in float64. Backpropagation is written out by hand.
 // This is the reference and the 'js' backend; training runs the same pass as an onnxruntime graph
-// by default (abmil-onnx-graph.ts, abmil-kernels.ts), which test/eval-abmil holds to this one.
+// by default (abmil-onnx-graph.ts, abmil-kernels.ts), which test/eval holds to this one.
 
 export interface AbmilConfig {
   inputDim: number;
@@ -36,7 +36,7 @@ export interface SlideBag {
 }
 
 export interface ParameterTensor {
-  /** As a torch state_dict names it (see test/eval-abmil/torch-reference.py). */
+  /** As a torch state_dict names it (see infra/harness/abmil-torch-reference.py). */
   name: string;
   shape: number[];
   offset: number;

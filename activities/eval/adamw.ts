@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 // AdamW as torch.optim.AdamW computes it (default flags: no amsgrad, no maximize), over one flat
 // parameter vector. Weight decay is decoupled (p ← p·(1 − lr·wd)) and, as torch does by default,

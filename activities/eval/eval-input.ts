@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { PathgenError } from '../errors.js';
-import { inputProblems } from '../input-problems.js';
+import { PathgenError } from '../common/errors.js';
+import { inputProblems } from '../common/input-problems.js';
 import { datasetSpecSchema } from './datasets/index.js';
 
 // What `pathgenEval` takes, checked once by the prepare activity (field names in the error).

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import type { ClipModel } from '../clip/clip-model.js';
 import { embedInBatches } from '../clip/embedding-pipeline.js';
 import { preprocessBatch } from '../clip/preprocess.js';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { forEachBounded } from '../export/store-upload.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { RgbImage } from '../wsi/slide-reader.js';

@@ -5,7 +5,7 @@
 // Where CLIP_benchmark trains a linear layer with AdamW for a number of epochs, we solve the same convex
 // problem exactly (logistic-regression.ts): deterministic, and comparable to scikit-learn's
 // LogisticRegression, which is what OpenAI's CLIP paper used for its probes.
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { ClassificationMetrics, LinearProbeShotResult } from './eval-types.js';
 import { fitLogisticRegression, predictProbabilities, type LogisticRegressionModel } from './logistic-regression.js';
 import { argmaxRows, checkClassIndices, classificationMetrics, type ClassIndices } from './metrics.js';

@@ -9,7 +9,7 @@
 // w1 = −w0 = d/2 (the penalty is smallest there for a given difference), whose penalty (λ/2)(‖w0‖²+‖w1‖²)
 // = (λ/4)‖d‖², i.e. sklearn's binomial fit with C' = 2/(n·λ): same probabilities, coef_ = w1 − w0,
 // intercept_ = b1 − b0.
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { checkClassIndices, softmaxRows, type ClassIndices } from './metrics.js';
 
 export interface LogisticRegressionInput {

@@ -1,7 +1,7 @@
 // Classification and ROC metrics with scikit-learn's definitions, so numbers in our reports read the
 // same as numbers in papers that used sklearn. Each function states the sklearn call it equals; the
-// tests in test/eval-math compare against sklearn itself.
-import { PathgenError } from '../errors.js';
+// tests in test/eval compare against sklearn itself.
+import { PathgenError } from '../common/errors.js';
 import type { ClassificationMetrics, RocCurve } from './eval-types.js';
 
 /** Class indices 0..classCount-1, one per sample. */

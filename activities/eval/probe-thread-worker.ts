@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isPathgenError } from '../errors.js';
+import { isPathgenError } from '../common/errors.js';
 import type { LinearProbeInput } from './linear-probe.js';
 import { runLinearProbe } from './linear-probe.js';
 

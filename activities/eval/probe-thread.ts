@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { PathgenError } from '../errors.js';
-import { threadEntryCode } from '../thread-entry.js';
+import { PathgenError } from '../common/errors.js';
+import { threadEntryCode } from '../runtime/thread-entry.js';
 import type { LinearProbeShotResult } from './eval-types.js';
 import type { LinearProbeInput } from './linear-probe.js';
 

@@ -1,4 +1,4 @@
-import { seededRandom } from '../wsi/patch-grid.js';
+import { seededRandom } from '../common/seeded-random.js';
 
 /** A permutation of 0..length-1 (Fisher–Yates on the patch grid's mulberry32), the same for the same seed. */
 export function seededPermutation(length: number, seed: number): Int32Array {

@@ -7,8 +7,8 @@ import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { openSlide } from '../wsi/open-slide.js';
 import { readPatches } from '../wsi/patch-reading.js';
-import { planSlide } from '../wsi/tile-slide-locally.js';
-import type { PlanOptions } from '../wsi/tile-slide-locally.js';
+import { planSlide } from '../wsi/tissue-patch-plan.js';
+import type { PlanOptions } from '../wsi/tissue-patch-plan.js';
 
 // A slide as a bag of frozen patch features for ABMIL: the tile stage's tissue grid (the same
 // planner, tissue detector and patch reader the pipeline uses), every candidate through the image

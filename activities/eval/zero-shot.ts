@@ -2,7 +2,7 @@
 // scaled cosine similarity to the image embeddings. PathGen's protocol is one template per dataset,
 // L2-normalised features and logit scale 100; prompt ensembling follows open_clip's
 // zero_shot_classifier (mean of the normalised template embeddings, normalised again).
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { argmaxRows, softmaxRows } from './metrics.js';
 
 /** Class embeddings, one L2-normalised row of `dim` per class. */

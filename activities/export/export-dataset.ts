@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { assertValidKey } from '../store/store-errors.js';
 import { datasetCardJson, datasetCardMarkdown } from './dataset-card.js';

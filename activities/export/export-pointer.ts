@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { getIfExists, listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { forEachBounded } from './store-upload.js';

@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 // A sample's key names its three files in a WebDataset shard (<key>.jpg, <key>.txt, <key>.json)
 // and its image beside the CSV. WebDataset splits a member name at the first '.' of its base name

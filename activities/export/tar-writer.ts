@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 // Our own POSIX ustar writer: WebDataset shards are plain tar files, and every byte of ours is
 // fixed by the input (owner 0:0, mode 0644, a given mtime, no user or group names), so exporting

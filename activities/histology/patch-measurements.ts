@@ -2,7 +2,7 @@
 // hematoxylin and eosin the tissue holds (Ruifrok–Johnston deconvolution); a census of nuclei; and
 // how much edge texture there is. Every threshold lives in measurement-settings.ts. A 672×672 patch
 // takes a few passes over typed arrays and no allocation per pixel.
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { RgbImage } from '../wsi/slide-reader.js';
 import { measurementSettings } from './measurement-settings.js';
 import { measureNuclei } from './nuclei.js';

@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { withoutByteOrderMark } from './text-lines.js';
 
 // Reads a file holding one big JSON array (the released PathGen-1.6M JSON is ~500 MB) one element

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { parseSlideReference } from '../staging/slide-reference.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { isStoreError } from '../store/store-errors.js';

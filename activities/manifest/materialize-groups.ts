@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { forEachBounded, StoreUpload } from '../export/store-upload.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { TcgaProjectCode } from '../tcga/tcga-projects.js';

@@ -1,6 +1,6 @@
 import pkg from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 const { onnx } = pkg;
 

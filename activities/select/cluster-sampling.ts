@@ -1,5 +1,5 @@
-import { PathgenError } from '../errors.js';
-import { seededRandom } from '../wsi/patch-grid.js';
+import { PathgenError } from '../common/errors.js';
+import { seededRandom } from '../common/seeded-random.js';
 import { dot } from './centroid-kernels.js';
 
 // The diversity route of PathGen's selection: cluster the candidates, then take a few from every

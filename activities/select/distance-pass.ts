@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { CentroidKernels } from './centroid-kernels.js';
 
 /** Squared distances at or below this × the mean squared norm count as zero (float32 GEMM noise). */

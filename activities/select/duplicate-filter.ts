@@ -1,4 +1,4 @@
-import { seededRandom } from '../wsi/patch-grid.js';
+import { seededRandom } from '../common/seeded-random.js';
 import { dot } from './centroid-kernels.js';
 
 // PathGen thins near-duplicate patches (cosine above 0.88 between image embeddings, within a slide)

@@ -1,4 +1,4 @@
-import { seededRandom } from '../wsi/patch-grid.js';
+import { seededRandom } from '../common/seeded-random.js';
 import type { DistancePass } from './distance-pass.js';
 import type { KmeansProgress } from './kmeans.js';
 

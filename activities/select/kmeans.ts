@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { openCentroidKernels, type KernelBackend } from './centroid-kernels.js';
 import { DistancePass } from './distance-pass.js';
 import { seedPlusPlus } from './kmeans-seeding.js';

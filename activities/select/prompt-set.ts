@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { tcgaProject, type TcgaProjectCode } from '../tcga/tcga-projects.js';
 import { attributePrompts, attributePromptsVersion } from './tcga-attribute-prompts.js';
 

@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { dot } from './centroid-kernels.js';
 
 /** CLIP's zero-shot scale: PathGen scores a patch against a prompt as 100 × cosine. */

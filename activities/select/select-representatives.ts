@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { clusterCount, sampleClusters, type ClusterPick, type KPolicy } from './cluster-sampling.js';
 import { filterDuplicates, type DroppedDuplicate } from './duplicate-filter.js';
 import { kmeans } from './kmeans.js';

@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { ClusterSampling, KPolicy } from './cluster-sampling.js';
 import type { DuplicateMode } from './duplicate-filter.js';
 import type { KmeansOptions } from './kmeans.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { tcgaProject, tcgaProjectCodes, type TcgaProjectCode } from '../tcga/tcga-projects.js';
 
 // PathGen's "attribute" prompts: for each TCGA project about twenty short statements of what its

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 
 export interface SlideCacheOptions {

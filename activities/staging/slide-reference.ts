@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 
 /** Where a slide lives: a file this machine can open, or an object in the configured store. */

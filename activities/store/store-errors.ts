@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 // The few ways a store call can fail that callers treat differently: NotFound and Conflict are
 // answers, Unavailable is worth retrying, Denied, Misconfigured and InvalidKey need a person.

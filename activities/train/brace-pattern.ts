@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 // Shard lists travel as brace patterns (`shard-{000000..000012}.tar`), the form WebDataset and
 // open_clip's --train-data take. Expanding them here lets us stage and hash each shard.

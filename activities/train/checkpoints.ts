@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 

@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import type { CheckpointSync } from './checkpoints.js';
 import { parseOpenClipLogLine, progressStep } from './open-clip-log.js';
 import type { TrainProgressEvent } from './open-clip-log.js';

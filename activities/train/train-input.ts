@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { PathgenError } from '../errors.js';
-import { inputProblems } from '../input-problems.js';
+import { PathgenError } from '../common/errors.js';
+import { inputProblems } from '../common/input-problems.js';
 
 // What `pathgenTrain` takes, checked once by the prepare activity so that a typo fails in seconds
 // with the field named, not after an hour of staging shards on a GPU box.

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 // The trainer runs as a child process in its own process group: open_clip starts dataloader
 // workers (and torchrun more processes), and a cancelled or failed stage must stop all of them,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 import { readExportPointer } from '../export/export-pointer.js';
 import { stageFromStore } from '../staging/slide-cache.js';
 import type { ObjectStore } from '../store/object-store.js';

@@ -23,7 +23,6 @@ export { OtsuTissueDetector, defaultOtsuTissueOptions, type OtsuTissueOptions } 
 export {
   planCandidates,
   levelForMpp,
-  sampleInOrder,
   type PatchCandidate,
   type PatchGrid,
   type PatchGridConfig,
@@ -49,4 +48,4 @@ export {
   type TileProgress,
   type TileSlideOptions,
   type TileSlideSummary,
-} from './tile-slide-locally.js';
+} from './tissue-patch-plan.js';

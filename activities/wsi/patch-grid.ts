@@ -1,3 +1,4 @@
+import { sampleInOrder } from '../common/seeded-random.js';
 import { missingResolution, noTissue } from './slide-errors.js';
 import type { Microns, SlideReader } from './slide-reader.js';
 import { maskCoverage, type TissueMask } from './tissue-mask.js';
@@ -159,31 +160,5 @@ function mppGeometry(reader: SlideReader, config: PatchGridConfig, patchSize: nu
     cellHeight,
     readWidth: Math.max(1, Math.round(cellWidth / downsample)),
     readHeight: Math.max(1, Math.round(cellHeight / downsample)),
-  };
-}
-
-/** `count` items drawn without replacement by a seeded generator, returned in their original order. */
-export function sampleInOrder<T>(items: readonly T[], count: number, seed: number): T[] {
-  const random = seededRandom(seed);
-  const indices = items.map((_, i) => i);
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(random() * (indices.length - i));
-    [indices[i], indices[j]] = [indices[j]!, indices[i]!];
-  }
-  return indices
-    .slice(0, count)
-    .sort((a, b) => a - b)
-    .map((i) => items[i]!);
-}
-
-/** mulberry32: small, fast, and the same sequence on every platform for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -1,4 +1,4 @@
-import { PathgenError } from '../errors.js';
+import { PathgenError } from '../common/errors.js';
 
 // The ways a slide can fail that end a slide with a recorded reason instead of a crash. Callers
 // branch on `code`; `details` always carries the slide path so a failure report needs nothing else.

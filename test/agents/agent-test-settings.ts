@@ -2,7 +2,7 @@ import type { AgentsSettings } from '../../activities/agents/index.js';
 import { ClipTokenizer } from '../../activities/clip/index.js';
 import { AgentsConfig } from '../../workers/config/agents-schema.js';
 import { deepMerge } from '../../workers/config/load-config.js';
-import { tinyMerges } from '../clip/tiny-vocabulary.js';
+import { tinyMerges } from '../../workers/synthetic/clip-models/tiny-vocabulary.js';
 import { defaultFakeModel } from '../helpers/fake-openai-server.js';
 
 // Settings for agents on the fake server, through the real config schema, with retry delays small

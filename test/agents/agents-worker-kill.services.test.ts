@@ -10,7 +10,7 @@ import { startWorkerProcess } from '../helpers/cli-process.js';
 import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { connectTestClient, uniqueQueues, workerProcessEnv } from '../helpers/temporal.js';
-import { writeSyntheticSvs } from '../wsi/synthetic-slides.js';
+import { writeSyntheticSvs } from '../../workers/synthetic/slides/synthetic-slides.js';
 
 // A worker killed (SIGKILL) in the middle of an agent batch against a model server, then started
 // again: the run completes and the server never answered the same request twice. Requests are held

@@ -9,10 +9,15 @@ import type { ClipModel } from '../../activities/clip/clip-model.js';
 import { embedInBatches } from '../../activities/clip/embedding-pipeline.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import type { ObjectStore } from '../../activities/store/object-store.js';
-import { OnnxGraph, seededRandom } from './onnx-graph.js';
-import { tinyImageEncoder, tinyModelConfig, tinyModelFiles, writeTinyClipModel } from './tiny-clip-model.js';
-import { tinyHuggingFaceJson } from './tiny-vocabulary.js';
-import { vitB16ImageEncoder } from './vit-b16-model.js';
+import { OnnxGraph, seededRandom } from '../../workers/synthetic/clip-models/onnx-graph.js';
+import {
+  tinyImageEncoder,
+  tinyModelConfig,
+  tinyModelFiles,
+  writeTinyClipModel,
+} from '../../workers/synthetic/clip-models/tiny-clip-model.js';
+import { tinyHuggingFaceJson } from '../../workers/synthetic/clip-models/tiny-vocabulary.js';
+import { vitB16ImageEncoder } from '../../workers/synthetic/clip-models/vit-b16-model.js';
 
 const { onnx } = pkg;
 const imageSize = 32;

@@ -3,8 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../activities/clip/index.js';
-import { isPathgenError } from '../../activities/errors.js';
-import { ascii, asciiEnd, tiny, tinyMerges, writeTinyBpeFile } from './tiny-vocabulary.js';
+import { isPathgenError } from '../../activities/common/errors.js';
+import {
+  ascii,
+  asciiEnd,
+  tiny,
+  tinyMerges,
+  writeTinyBpeFile,
+} from '../../workers/synthetic/clip-models/tiny-vocabulary.js';
 
 // Every expected id below is derived by hand from the numbering in tiny-vocabulary.ts, following
 // open_clip's SimpleTokenizer step by step; open_clip 3.3.0 run on the same file gives the same ids.

@@ -9,7 +9,11 @@ import {
 } from '../../activities/clip/model-directory.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import type { ObjectStore } from '../../activities/store/object-store.js';
-import { tinyModelConfig, tinyModelFiles, writeTinyClipModel } from './tiny-clip-model.js';
+import {
+  tinyModelConfig,
+  tinyModelFiles,
+  writeTinyClipModel,
+} from '../../workers/synthetic/clip-models/tiny-clip-model.js';
 
 let root: string;
 let modelDir: string;

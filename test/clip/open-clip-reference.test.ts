@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../activities/clip/index.js';
-import { tinyMerges } from './tiny-vocabulary.js';
+import { tinyMerges } from '../../workers/synthetic/clip-models/tiny-vocabulary.js';
 
 // Ids from open_clip itself. A reference file is a JSON array of {text, ids}, where ids is the row
 // open_clip's tokenize gives (start, ids, end, zero padding, at the row's length). To check against

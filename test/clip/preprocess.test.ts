@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PathgenError } from '../../activities/errors.js';
+import { PathgenError } from '../../activities/common/errors.js';
 import { preprocessBatch, preprocessImage, resizeForClip } from '../../activities/clip/preprocess.js';
 import { openAiClipMean, openAiClipStd, type PreprocessSpec } from '../../activities/clip/preprocess-spec.js';
 import type { RgbImage } from '../../activities/wsi/slide-reader.js';
-import { seededRandom } from '../../activities/wsi/patch-grid.js';
+import { seededRandom } from '../../activities/common/seeded-random.js';
 import { findPilPython, pilClipResize, requirePil } from './pil-reference.js';
 
 // Tolerances, against real PIL running open_clip's eval ops (resize, centre crop) on the same bytes:

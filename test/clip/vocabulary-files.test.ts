@@ -4,8 +4,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../activities/clip/index.js';
-import { isPathgenError } from '../../activities/errors.js';
-import { tiny, tinyHuggingFaceJson, tinyMerges, writeTinyBpeFile } from './tiny-vocabulary.js';
+import { isPathgenError } from '../../activities/common/errors.js';
+import {
+  tiny,
+  tinyHuggingFaceJson,
+  tinyMerges,
+  writeTinyBpeFile,
+} from '../../workers/synthetic/clip-models/tiny-vocabulary.js';
 
 let dir: string;
 let reference: ClipTokenizer;

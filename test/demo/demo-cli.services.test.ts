@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requireTrainPython } from '../setup/tools.js';
+import { requireTrainPython } from '../../infra/harness/installed-tools.js';
 import { runCli } from '../helpers/cli-process.js';
 import { uniqueQueues, workerProcessEnv } from '../helpers/temporal.js';
 

@@ -5,13 +5,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractFindings } from '../../activities/agents/builtin-findings.js';
-import { PathgenError } from '../../activities/errors.js';
+import { PathgenError } from '../../activities/common/errors.js';
 import { densityLevel, measurePatch, type PatchMeasurements } from '../../activities/histology/index.js';
 import { validateManifestRow } from '../../activities/manifest/manifest-row.js';
 import { openSlide, readCandidate, tileSlideToDirectory } from '../../activities/wsi/index.js';
-import { parseCandidatesJsonl } from '../../activities/wsi/tile-slide-locally.js';
+import { parseCandidatesJsonl } from '../../activities/wsi/tissue-patch-plan.js';
 import { writeDemoCohort, writeHeldOutPatches, type DemoCohort } from '../../workers/demo/demo-cohort.js';
-import type { DemoTissueKind } from '../../workers/demo/tissue-kinds.js';
+import type { DemoTissueKind } from '../../workers/synthetic/slides/tissue-kinds.js';
 
 let dir: string;
 let cohort: DemoCohort;

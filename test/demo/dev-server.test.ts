@@ -4,10 +4,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PathgenError } from '../../activities/errors.js';
+import { PathgenError } from '../../activities/common/errors.js';
 import { ensureTemporalDevServer, listSearchAttributes, type DevServer } from '../../workers/demo/dev-server.js';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
-import { requireTool } from '../setup/tools.js';
+import { requireTool } from '../../infra/harness/installed-tools.js';
 
 // A real dev server from the installed CLI, on free loopback ports, with its state in a temp dir.
 

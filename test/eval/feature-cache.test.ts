@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readClipModelDirectory } from '../../activities/clip/model-directory.js';
 import { modelCacheKey } from '../../activities/eval/feature-cache.js';
-import { writeTinyClipModel } from '../clip/tiny-clip-model.js';
+import { writeTinyClipModel } from '../../workers/synthetic/clip-models/tiny-clip-model.js';
 
 describe('the feature cache key of a model', () => {
   it('tells apart two models with the same name and version, and is stable for one', async () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from '../setup/tools.js';
+import { repoRoot } from '../../infra/harness/installed-tools.js';
 
 export interface CliResult {
   code: number | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPathgenError } from '../../activities/errors.js';
+import { isPathgenError } from '../../activities/common/errors.js';
 import { measurePatch, type PatchMeasurements } from '../../activities/histology/patch-measurements.js';
 import { syntheticPatch, uniformPatch, type SyntheticPatch } from './synthetic-patches.js';
 

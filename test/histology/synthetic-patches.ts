@@ -5,7 +5,7 @@
 // Everything derives from the seed; the drawn geometry comes back as ground truth.
 import { mixStains } from '../../activities/histology/stain-deconvolution.js';
 import type { RgbImage } from '../../activities/wsi/slide-reader.js';
-import { seededRandom } from '../../activities/wsi/patch-grid.js';
+import { seededRandom } from '../../activities/common/seeded-random.js';
 
 export interface SyntheticPatchSpec {
   seed: number;

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, processAlive } from '../helpers/cli-process.js';
-import { freePort } from '../setup/minio-server.js';
-import { repoRoot } from '../setup/tools.js';
+import { freePort } from '../../infra/harness/minio-server.js';
+import { repoRoot } from '../../infra/harness/installed-tools.js';
 
 const run = promisify(execFile);
 

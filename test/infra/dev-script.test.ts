@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
-import { repoRoot } from '../setup/tools.js';
+import { repoRoot } from '../../infra/harness/installed-tools.js';
 
 describe('infra/dev.sh', () => {
   it('registers exactly the search attributes the workflows use', () => {

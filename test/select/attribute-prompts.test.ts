@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PathgenError } from '../../activities/errors.js';
+import { PathgenError } from '../../activities/common/errors.js';
 import {
   attributePrompts,
   attributePromptsHash,

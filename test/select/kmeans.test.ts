@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PathgenError } from '../../activities/errors.js';
+import type { PathgenError } from '../../activities/common/errors.js';
 import { clusterCount, kmeans, type KmeansResult } from '../../activities/select/index.js';
 import { plantedClusters } from './synthetic-embeddings.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PathgenError } from '../../activities/errors.js';
+import type { PathgenError } from '../../activities/common/errors.js';
 import {
   kmeans,
   rowMaxima,

@@ -1,4 +1,4 @@
-import { seededRandom } from '../../activities/wsi/patch-grid.js';
+import { seededRandom } from '../../activities/common/seeded-random.js';
 
 // Seeded synthetic image embeddings: planted clusters on the unit sphere, each point a random
 // centre plus Gaussian noise, then L2-normalised. `noise` is the noise norm relative to the centre,

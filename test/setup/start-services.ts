@@ -1,10 +1,10 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
-import { startMinio } from './minio-server.js';
-import type { MinioConnection } from './minio-server.js';
+import { startMinio } from '../../infra/harness/minio-server.js';
+import type { MinioConnection } from '../../infra/harness/minio-server.js';
 import { installRuntime } from '../../workers/install-runtime.js';
-import { requireTool } from './tools.js';
+import { requireTool } from '../../infra/harness/installed-tools.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ByteRange, ObjectStore } from '../../activities/store/object-store.js';
 import { stageFromStore } from '../../activities/staging/slide-cache.js';
-import { isPathgenError } from '../../activities/errors.js';
+import { isPathgenError } from '../../activities/common/errors.js';
 
 /** Wraps a store to record the ranges that staging asks for. */
 function recordingRanges(store: ObjectStore): { store: ObjectStore; ranges: ByteRange[] } {

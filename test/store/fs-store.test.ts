@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
-import { repoRoot } from '../setup/tools.js';
+import { repoRoot } from '../../infra/harness/installed-tools.js';
 import { describeStoreContract } from './store-contract.js';
 
 const newRoot = () => mkdtempSync(path.join(os.tmpdir(), 'pathgen-fs-store-'));

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEvalInput } from '../../activities/eval/eval-input.js';
 import { pathgenDatasetIds } from '../../activities/eval/datasets/index.js';
 import { parseTrainInput } from '../../activities/train/train-input.js';
-import { repoRoot } from '../setup/tools.js';
+import { repoRoot } from '../../infra/harness/installed-tools.js';
 
 // The README points at these inputs; they must stay valid as the schemas change.
 const example = (name: string): unknown =>

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PathgenError } from '../../activities/errors.js';
+import { PathgenError } from '../../activities/common/errors.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { CheckpointSync } from '../../activities/train/checkpoints.js';
 import { runTrainingAttempt } from '../../activities/train/train-attempt.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PathgenError } from '../../activities/errors.js';
+import { PathgenError } from '../../activities/common/errors.js';
 import { processAlive } from '../helpers/cli-process.js';
 import { runTrainerProcess } from '../../activities/train/trainer-process.js';
 

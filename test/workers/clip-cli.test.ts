@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv } from '../helpers/cli-process.js';
-import { repoRoot } from '../setup/tools.js';
-import { tiny, writeTinyBpeFile } from '../clip/tiny-vocabulary.js';
+import { repoRoot } from '../../infra/harness/installed-tools.js';
+import { tiny, writeTinyBpeFile } from '../../workers/synthetic/clip-models/tiny-vocabulary.js';
 
 function tokenizeCli(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(

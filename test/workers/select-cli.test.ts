@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-process.js';
-import { writeTinyClipModel } from '../clip/tiny-clip-model.js';
-import { writeSyntheticSvs } from '../wsi/synthetic-slides.js';
+import { writeTinyClipModel } from '../../workers/synthetic/clip-models/tiny-clip-model.js';
+import { writeSyntheticSvs } from '../../workers/synthetic/slides/synthetic-slides.js';
 
 // `pathgen select`: the select stage on one slide, locally, model-free and with a CLIP model directory.
 

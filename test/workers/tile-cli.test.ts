@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-process.js';
-import { repoRoot } from '../setup/tools.js';
-import { writeBrokenVariants, writeSyntheticSvs } from '../wsi/synthetic-slides.js';
+import { repoRoot } from '../../infra/harness/installed-tools.js';
+import { writeBrokenVariants, writeSyntheticSvs } from '../../workers/synthetic/slides/synthetic-slides.js';
 
 const fixtures = path.join(repoRoot, '..', 'shared', 'fixtures', 'openslide');
 

@@ -1,2 +1,2 @@
 // The tile encoders live with the Aperio SVS writer the demo uses; tests keep importing them here.
-export { encodeAperioRgbTile, encodeYcbcrTile } from '../../workers/demo/svs-jpeg-tiles.js';
+export { encodeAperioRgbTile, encodeYcbcrTile } from '../../workers/synthetic/slides/svs-jpeg-tiles.js';

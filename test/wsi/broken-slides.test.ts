@@ -8,8 +8,13 @@ import { isSlideError, type SlideErrorCode } from '../../activities/wsi/slide-er
 import { Compression, Photometric, readTiffImage } from '../../activities/wsi/tiff-image.js';
 import { parseTiff } from '../../activities/wsi/tiff-parser.js';
 import { writeTiff } from '../../activities/wsi/tiff-writer.js';
-import { tileSlideToDirectory } from '../../activities/wsi/tile-slide-locally.js';
-import { busiestTile, writeBrokenVariants, writeSyntheticSvs, type SyntheticSlide } from './synthetic-slides.js';
+import { tileSlideToDirectory } from '../../activities/wsi/tissue-patch-plan.js';
+import {
+  busiestTile,
+  writeBrokenVariants,
+  writeSyntheticSvs,
+  type SyntheticSlide,
+} from '../../workers/synthetic/slides/synthetic-slides.js';
 
 let dir: string;
 let slide: SyntheticSlide;

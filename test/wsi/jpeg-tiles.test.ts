@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { JpegTileDecoder } from '../../activities/wsi/jpeg-tile-decoder.js';
 import { assembleJpegTile, decodeJpegToRgb } from '../../activities/wsi/jpeg-tile.js';
 import { parseSequentialJpeg, stackJpegTiles } from '../../activities/wsi/jpeg-tile-stack.js';
-import { seededRandom } from '../../activities/wsi/patch-grid.js';
+import { seededRandom } from '../../activities/common/seeded-random.js';
 import { Compression, Photometric, type TiffImage } from '../../activities/wsi/tiff-image.js';
 import { encodeAperioRgbTile } from './aperio-rgb-jpeg.js';
-import { SyntheticTissue } from './synthetic-tissue.js';
+import { SyntheticTissue } from '../../workers/synthetic/slides/synthetic-tissue.js';
 
 const tissue = new SyntheticTissue(4000, 3000, 5, { blobs: 6 });
 const size = 64;

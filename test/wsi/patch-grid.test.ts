@@ -4,11 +4,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSlide } from '../../activities/wsi/open-slide.js';
 import { OtsuTissueDetector } from '../../activities/wsi/otsu-tissue-detector.js';
-import { levelForMpp, planCandidates, sampleInOrder, type PatchGridConfig } from '../../activities/wsi/patch-grid.js';
+import { levelForMpp, planCandidates, type PatchGridConfig } from '../../activities/wsi/patch-grid.js';
+import { sampleInOrder } from '../../activities/common/seeded-random.js';
 import { isSlideError } from '../../activities/wsi/slide-errors.js';
 import type { SlideReader } from '../../activities/wsi/slide-reader.js';
 import type { TissueMask } from '../../activities/wsi/tissue-mask.js';
-import { writeSyntheticPyramidTiff, writeSyntheticSvs, type SyntheticSlide } from './synthetic-slides.js';
+import {
+  writeSyntheticPyramidTiff,
+  writeSyntheticSvs,
+  type SyntheticSlide,
+} from '../../workers/synthetic/slides/synthetic-slides.js';
 
 let dir: string;
 let svs: SyntheticSlide;

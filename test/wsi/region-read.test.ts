@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSlide } from '../../activities/wsi/open-slide.js';
-import { seededRandom } from '../../activities/wsi/patch-grid.js';
+import { seededRandom } from '../../activities/common/seeded-random.js';
 import type { SlideReader } from '../../activities/wsi/slide-reader.js';
 import {
   comparePixels,
@@ -14,8 +14,8 @@ import {
   openSlideSkipReason,
   requirePython,
   type Region,
-} from './openslide-reference.js';
-import { writeSyntheticPyramidTiff, writeSyntheticSvs } from './synthetic-slides.js';
+} from '../../infra/harness/openslide-reference.js';
+import { writeSyntheticPyramidTiff, writeSyntheticSvs } from '../../workers/synthetic/slides/synthetic-slides.js';
 
 const python = await findOpenSlidePython();
 const skipOpenSlide = openSlideSkipReason(python);

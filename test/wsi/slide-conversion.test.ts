@@ -12,9 +12,9 @@ import {
   openSlideMetadata,
   openSlideRegions,
   requirePython,
-} from './openslide-reference.js';
+} from '../../infra/harness/openslide-reference.js';
 import { hasVipsJp2k, writeJp2kSvsFrom } from './synthetic-jp2k-svs.js';
-import { writeSyntheticSvs } from './synthetic-slides.js';
+import { writeSyntheticSvs } from '../../workers/synthetic/slides/synthetic-slides.js';
 
 // Formats sharp cannot decode go through `vips` (with OpenSlide) once and are cached. Needs the vips
 // CLI and python3-openslide: in CI their absence fails these tests; locally it skips them.

@@ -5,9 +5,18 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSlide } from '../../activities/wsi/open-slide.js';
 import { isSlideError } from '../../activities/wsi/slide-errors.js';
-import { inspectSlide } from '../../activities/wsi/tile-slide-locally.js';
-import { findOpenSlidePython, openSlideMetadata, openSlideSkipReason, requirePython } from './openslide-reference.js';
-import { writeSyntheticPyramidTiff, writeSyntheticSvs, type SyntheticSlide } from './synthetic-slides.js';
+import { inspectSlide } from '../../activities/wsi/tissue-patch-plan.js';
+import {
+  findOpenSlidePython,
+  openSlideMetadata,
+  openSlideSkipReason,
+  requirePython,
+} from '../../infra/harness/openslide-reference.js';
+import {
+  writeSyntheticPyramidTiff,
+  writeSyntheticSvs,
+  type SyntheticSlide,
+} from '../../workers/synthetic/slides/synthetic-slides.js';
 
 const fixtures = resolve('../shared/fixtures/openslide');
 const python = await findOpenSlidePython();

@@ -8,7 +8,7 @@ import { runCommand } from '../../activities/wsi/run-command.js';
 import { Compression, readTiffImage } from '../../activities/wsi/tiff-image.js';
 import { parseTiff } from '../../activities/wsi/tiff-parser.js';
 import { writeTiff, type TiffPageSpec } from '../../activities/wsi/tiff-writer.js';
-import { pageSpecFrom } from './synthetic-slides.js';
+import { pageSpecFrom } from '../../workers/synthetic/slides/synthetic-slides.js';
 
 // An Aperio SVS whose levels are JPEG 2000 (compression 33005, as older Aperio scanners wrote),
 // made from a JPEG one: each level is re-encoded by `vips tiffsave --compression jp2k` and its

@@ -8,7 +8,7 @@ import { decodePackBits, decodeTiffLzw, undoHorizontalDifferencing } from '../..
 import { Compression, mppFromResolution, Photometric, readTiffImage } from '../../activities/wsi/tiff-image.js';
 import { looksLikeTiff, parseTiff, Tag } from '../../activities/wsi/tiff-parser.js';
 import { writeTiff, type TiffPageSpec } from '../../activities/wsi/tiff-writer.js';
-import { bufferSource } from './synthetic-slides.js';
+import { bufferSource } from '../../workers/synthetic/slides/synthetic-slides.js';
 
 let dir: string;
 beforeAll(async () => {

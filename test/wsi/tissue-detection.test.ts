@@ -16,7 +16,11 @@ import {
   otsuThreshold,
   removeSmallRegions,
 } from '../../activities/wsi/tissue-morphology.js';
-import { writeSyntheticPyramidTiff, writeSyntheticSvs, type SyntheticSlide } from './synthetic-slides.js';
+import {
+  writeSyntheticPyramidTiff,
+  writeSyntheticSvs,
+  type SyntheticSlide,
+} from '../../workers/synthetic/slides/synthetic-slides.js';
 
 let dir: string;
 const slides: SyntheticSlide[] = [];

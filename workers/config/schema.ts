@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultTaskQueues } from '../../workflows/task-queues.js';
+import { defaultTaskQueues } from '../../activities/contracts/task-queues.js';
 import { AgentsConfig } from './agents-schema.js';
 
 // The one schema for the whole system. Later stages add their sections here. Every object is

@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { PathgenError } from '../../activities/errors.js';
+import { PathgenError } from '../../activities/common/errors.js';
 import type { ManifestRow } from '../../activities/manifest/manifest-row.js';
 import type { TcgaProjectCode } from '../../activities/tcga/tcga-projects.js';
-import { seededRandom } from '../../activities/wsi/patch-grid.js';
-import { cellHash } from './cell-hash.js';
+import { seededRandom } from '../../activities/common/seeded-random.js';
+import { cellHash } from '../synthetic/slides/cell-hash.js';
 import { demoReport } from './demo-reports.js';
-import { demoSlideDefaults, writeDemoSlide } from './synthetic-demo-slide.js';
-import { demoTissueKindInfo, demoTissueKinds, type DemoTissueKind } from './tissue-kinds.js';
-import { TissuePainter } from './tissue-painter.js';
+import { demoSlideDefaults, writeDemoSlide } from '../synthetic/slides/synthetic-demo-slide.js';
+import { demoTissueKindInfo, demoTissueKinds, type DemoTissueKind } from '../synthetic/slides/tissue-kinds.js';
+import { TissuePainter } from '../synthetic/slides/tissue-painter.js';
 
 // The demo's cohort: a few synthetic Aperio slides, their kinds taken in turn, each with a report
 // and a TCGA project, and the manifest rows that name them. A slide is complete once its sidecar

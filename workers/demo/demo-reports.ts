@@ -1,5 +1,5 @@
 import type { TcgaProjectCode } from '../../activities/tcga/tcga-projects.js';
-import type { DemoTissueKind } from './tissue-kinds.js';
+import type { DemoTissueKind } from '../synthetic/slides/tissue-kinds.js';
 
 // Short pathology reports for the demo's slides, in the styles TCGA reports come in (a synoptic
 // checklist, lettered free text, a microscopic description). Each matches what its slide shows, so

@@ -6,7 +6,7 @@ import type { pathgenEval } from '../../workflows/eval.js';
 import { evalWorkflowId } from '../../workflows/eval.js';
 import type { pathgenTrain } from '../../workflows/train.js';
 import { trainWorkflowId } from '../../workflows/train.js';
-import { demoTissueKinds, demoTissueKindInfo } from './tissue-kinds.js';
+import { demoTissueKinds, demoTissueKindInfo } from '../synthetic/slides/tissue-kinds.js';
 import { writeHeldOutPatches } from './demo-cohort.js';
 
 // `pathgen demo --train`: PathGen's loop closed on the demo's own data. A tiny CLIP (infra/train/

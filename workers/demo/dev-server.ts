@@ -4,7 +4,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { PathgenError, errorMessage } from '../../activities/errors.js';
+import { PathgenError, errorMessage } from '../../activities/common/errors.js';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
 import { toolsBin } from '../package-info.js';
 

@@ -11,8 +11,18 @@ export {
   type HeldOutPatches,
   type HeldOutPatchOptions,
 } from './demo-cohort.js';
-export { demoTissueKindInfo, demoTissueKinds, type DemoTissueKind, type DemoTissueKindInfo } from './tissue-kinds.js';
-export { demoSlideDefaults, writeDemoSlide, type DemoSlide, type DemoSlideSpec } from './synthetic-demo-slide.js';
+export {
+  demoTissueKindInfo,
+  demoTissueKinds,
+  type DemoTissueKind,
+  type DemoTissueKindInfo,
+} from '../synthetic/slides/tissue-kinds.js';
+export {
+  demoSlideDefaults,
+  writeDemoSlide,
+  type DemoSlide,
+  type DemoSlideSpec,
+} from '../synthetic/slides/synthetic-demo-slide.js';
 export { demoReport } from './demo-reports.js';
 export { ensureTemporalDevServer, listSearchAttributes, type DevServer, type DevServerOptions } from './dev-server.js';
 export {
@@ -27,4 +37,4 @@ export {
   type ProgressViewOptions,
   type RunProgress,
 } from './progress-view.js';
-export { writeAperioSvs, type AperioSvsOptions, type SvsPixelSource } from './aperio-svs-writer.js';
+export { writeAperioSvs, type AperioSvsOptions, type SvsPixelSource } from '../synthetic/slides/aperio-svs-writer.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PathgenError } from '../../errors.js';
+import { PathgenError } from '../../common/errors.js';
 
 // A zero-shot dataset definition: how a public release names its classes (folder names or label
 // values), the class names that go into prompts, and the prompt templates. Definitions are checked

@@ -1,4 +1,4 @@
-import { PathgenError } from '../../errors.js';
+import { PathgenError } from '../../common/errors.js';
 
 // Dataset problems are gathered and reported together (a user fixing a CSV wants every bad row at
 // once, not one per run), but only the first few are spelled out so a message stays readable and a

@@ -1,4 +1,4 @@
-import { PathgenError } from '../../errors.js';
+import { PathgenError } from '../../common/errors.js';
 import { validateDatasetDefinition } from './dataset-definition.js';
 import type { DatasetDefinition, DatasetDefinitionInput } from './dataset-definition.js';
 

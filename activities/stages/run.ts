@@ -1,0 +1,286 @@
+import { Context } from '@temporalio/activity';
+import type { StageRecord } from './agents.js';
+import { stageKey } from './agents.js';
+import { withTypedFailures } from '../runtime/activity-failure.js';
+import { noUsage } from '../agents/index.js';
+import type { AgentUsage } from '../agents/index.js';
+import { PathgenError } from '../common/errors.js';
+import { isManifestRowError, manifestSourceFromReference, readManifest, readManifestPage } from '../manifest/index.js';
+import type { ManifestCursor, ManifestRow, ManifestRowError, ManifestSource } from '../manifest/index.js';
+import type { RunSettings, RunSettingsOverrides } from '../contracts/run-settings.js';
+import { slideRecordKey, slideRecordsPrefix } from '../contracts/slide-record.js';
+import type { SampleRef, SlideRecord, SlideStatus } from '../contracts/slide-record.js';
+import type { MaterializeSlideRef } from './materialize.js';
+import type { SelectPatchesResult } from './select.js';
+import { getIfExists } from '../store/object-store.js';
+import type { ObjectStore } from '../store/object-store.js';
+
+// The run's own CPU activities: resolve settings and check the manifest once, hand out manifest
+// pages, write each slide's record, and find failed slides for a rerun. The workflow keeps only
+// counts and cursors; rows, errors and records live in the store.
+
+/** A manifest as a run input names it: inline rows (small runs) or a JSONL/CSV file or store key. */
+export type ManifestRef = { rows: unknown[] } | { uri: string; format?: 'jsonl' | 'csv' };
+
+export interface PrepareRunInput {
+  runId: string;
+  /** Absent for runs without rows to check (materialize mode, a rerun of failed slides). */
+  manifest?: ManifestRef;
+  settings?: RunSettingsOverrides;
+}
+
+export interface PrepareRunResult {
+  settings: RunSettings;
+  rows: number;
+  goodRows: number;
+  badRows: number;
+  /** `runs/<runId>/manifest-errors.jsonl`: every bad row with its line and fields. */
+  errorsKey: string;
+  /** The first few bad rows, as people read them. */
+  firstErrors: string[];
+}
+
+export interface ManifestPageInput {
+  runId: string;
+  manifest: ManifestRef;
+  cursor?: ManifestCursor;
+  limit: number;
+}
+
+export interface ManifestPageResult {
+  rows: ManifestRow[];
+  next?: ManifestCursor;
+}
+
+/** What a failed slide is rerun from: its manifest row, or its materialize-mode slide. */
+export type SlideJob = { kind: 'pipeline'; row: ManifestRow } | { kind: 'materialize'; slide: MaterializeSlideRef };
+
+export function jobSlide(job: SlideJob): { slideId: string; slide: string; project?: string } {
+  return job.kind === 'pipeline' ? job.row : job.slide;
+}
+
+export interface RecordSlideInput {
+  runId: string;
+  job: SlideJob;
+  status: SlideStatus;
+  reason?: string;
+  message?: string;
+  candidates?: number;
+  selectResultKey?: string;
+  agentsPrefix?: string;
+  usage: AgentUsage;
+  prefixes: Record<string, string>;
+  startedAt: string;
+}
+
+export interface SlideSummary {
+  slideId: string;
+  status: SlideStatus;
+  reason?: string;
+  counts: Record<string, number>;
+  failures: Record<string, number>;
+}
+
+export interface FailedSlidesInput {
+  runId: string;
+  /** Only slides that failed for this reason (failure type); all failed slides when absent. */
+  reason?: string;
+  /** Store key to continue after. */
+  startAfter?: string;
+  limit: number;
+}
+
+export interface FailedSlidesResult {
+  slides: { job: SlideJob; reason: string }[];
+  /** Slides that failed but whose record has no manifest row to rerun from. */
+  unrunnable: number;
+  next?: string;
+}
+
+export interface RunDeps {
+  store: ObjectStore;
+  /** This worker's config with the run's overrides, validated by the config schema. */
+  resolveRunSettings: (overrides: RunSettingsOverrides | undefined) => RunSettings;
+}
+
+export function manifestErrorsKey(runId: string): string {
+  return `runs/${runId}/manifest-errors.jsonl`;
+}
+
+export function createRunActivities(deps: RunDeps) {
+  return {
+    prepareRun: (input: PrepareRunInput) => withTypedFailures(() => prepareRun(deps, input)),
+    readManifestPage: (input: ManifestPageInput) => withTypedFailures(() => manifestPage(deps, input)),
+    recordSlide: (input: RecordSlideInput) => withTypedFailures(() => recordSlide(deps, input)),
+    listFailedSlides: (input: FailedSlidesInput) => withTypedFailures(() => listFailedSlides(deps, input)),
+  };
+}
+
+export type RunActivities = ReturnType<typeof createRunActivities>;
+
+function sourceOf(manifest: ManifestRef, store: ObjectStore): ManifestSource {
+  if ('rows' in manifest) {
+    if (!Array.isArray(manifest.rows)) throw new PathgenError('InvalidInput', 'manifest.rows must be an array');
+    return { kind: 'inline', rows: manifest.rows };
+  }
+  if (typeof manifest.uri !== 'string' || manifest.uri.trim() === '') {
+    throw new PathgenError(
+      'InvalidInput',
+      'manifest must be {"rows": [...]} or {"uri": "<path, s3:// URI or store key>"}',
+    );
+  }
+  return manifestSourceFromReference(manifest.uri, store, manifest.format);
+}
+
+async function prepareRun(deps: RunDeps, input: PrepareRunInput): Promise<PrepareRunResult> {
+  if (typeof input.runId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(input.runId)) {
+    throw new PathgenError(
+      'InvalidInput',
+      `runId ${JSON.stringify(input.runId)} must be 1-128 letters, digits, '.', '_' or '-'`,
+    );
+  }
+  const settings = deps.resolveRunSettings(input.settings);
+  const errorsKey = manifestErrorsKey(input.runId);
+  // A rerun keeps the first execution's record of bad rows; materialize mode has none.
+  if (!input.manifest) return { settings, rows: 0, goodRows: 0, badRows: 0, errorsKey, firstErrors: [] };
+  const source = sourceOf(input.manifest, deps.store);
+  const context = Context.current();
+  const errors: ManifestRowError[] = [];
+  let rows = 0;
+  for await (const item of readManifest(source, { store: deps.store })) {
+    rows += 1;
+    if (isManifestRowError(item)) errors.push(item);
+    if (rows % 5000 === 0) context.heartbeat({ rows });
+  }
+  await deps.store.put(errorsKey, Buffer.from(errors.map((error) => `${JSON.stringify(error)}\n`).join('')), {
+    contentType: 'application/x-ndjson',
+  });
+  return {
+    settings,
+    rows,
+    goodRows: rows - errors.length,
+    badRows: errors.length,
+    errorsKey,
+    firstErrors: errors.slice(0, 10).map(formatRowError),
+  };
+}
+
+export function formatRowError(error: ManifestRowError): string {
+  const fields = error.errors.map((field) => `${field.field}: ${field.message}`).join('; ');
+  return `line ${error.line}${error.slideId ? ` (${error.slideId})` : ''}: ${fields}`;
+}
+
+/** Good rows only: bad ones (duplicates included, which a page alone cannot see) were counted at the start. */
+async function manifestPage(deps: RunDeps, input: ManifestPageInput): Promise<ManifestPageResult> {
+  const source = sourceOf(input.manifest, deps.store);
+  const badLines = new Set(
+    (await deps.store.get(manifestErrorsKey(input.runId)))
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as ManifestRowError).line),
+  );
+  const page = await readManifestPage(source, {
+    store: deps.store,
+    limit: input.limit,
+    maxPageBytes: 256 * 1024,
+    ...(input.cursor ? { cursor: input.cursor } : {}),
+  });
+  return {
+    rows: page.rows.filter((ok) => !badLines.has(ok.line)).map((ok) => ok.row),
+    ...(page.next ? { next: page.next } : {}),
+  };
+}
+
+async function recordSlide(deps: RunDeps, input: RecordSlideInput): Promise<SlideSummary> {
+  const { store } = deps;
+  const counts: Record<string, number> = {};
+  const failures: Record<string, number> = {};
+  const samples: SampleRef[] = [];
+  if (input.candidates !== undefined) counts.candidates = input.candidates;
+  if (input.selectResultKey) {
+    const selected = JSON.parse((await store.get(input.selectResultKey)).toString()) as SelectPatchesResult;
+    counts.selected = selected.selected;
+    let captioned = 0;
+    for (const patch of selected.patches) {
+      const [x, y] = patch.id.split('_').map(Number) as [number, number];
+      const sample: SampleRef = {
+        id: patch.id,
+        x,
+        y,
+        level: patch.level ?? 0,
+        size: patch.size ?? 0,
+        jpegKey: patch.key,
+      };
+      if (patch.mpp !== undefined) sample.mpp = patch.mpp;
+      if (input.agentsPrefix) {
+        const key = stageKey(input.agentsPrefix, 'summarize', patch.id);
+        const stored = await getIfExists(store, key);
+        const record: StageRecord<object> = stored
+          ? (JSON.parse(stored.toString()) as StageRecord<object>)
+          : { ok: false, failure: { agent: 'summarize', code: 'NotProcessed', reason: 'no summarize result' } };
+        if (record.ok) {
+          sample.recordKey = key;
+          captioned += 1;
+        } else {
+          sample.failure = record.failure;
+          failures[record.failure.code] = (failures[record.failure.code] ?? 0) + 1;
+        }
+      }
+      samples.push(sample);
+    }
+    counts.captioned = captioned;
+    counts.failedPatches = selected.patches.length - captioned;
+  }
+  const slide = jobSlide(input.job);
+  const record: SlideRecord = {
+    runId: input.runId,
+    slideId: slide.slideId,
+    slide: slide.slide,
+    ...(slide.project !== undefined ? { project: slide.project } : {}),
+    status: input.status,
+    ...(input.reason !== undefined ? { reason: input.reason } : {}),
+    ...(input.message !== undefined ? { message: input.message } : {}),
+    counts,
+    failures,
+    usage: input.usage ?? noUsage,
+    samples,
+    prefixes: input.prefixes,
+    startedAt: input.startedAt,
+    finishedAt: new Date().toISOString(),
+    job: input.job,
+  };
+  await store.put(slideRecordKey(input.runId, slide.slideId), Buffer.from(`${JSON.stringify(record)}\n`), {
+    contentType: 'application/json',
+  });
+  return {
+    slideId: slide.slideId,
+    status: input.status,
+    ...(input.reason !== undefined ? { reason: input.reason } : {}),
+    counts,
+    failures,
+  };
+}
+
+async function listFailedSlides(deps: RunDeps, input: FailedSlidesInput): Promise<FailedSlidesResult> {
+  const slides: FailedSlidesResult['slides'] = [];
+  let unrunnable = 0;
+  let last: string | undefined;
+  const prefix = slideRecordsPrefix(input.runId);
+  let page = await deps.store.listPage(prefix, {
+    limit: 1000,
+    ...(input.startAfter ? { startAfter: input.startAfter } : {}),
+  });
+  for (;;) {
+    for (const object of page.objects) {
+      last = object.key;
+      const record = JSON.parse((await deps.store.get(object.key)).toString()) as SlideRecord;
+      if (record.status !== 'failed' || (input.reason !== undefined && record.reason !== input.reason)) continue;
+      if (record.job) slides.push({ job: record.job, reason: record.reason ?? 'Unknown' });
+      else unrunnable += 1;
+      if (slides.length >= input.limit) return { slides, unrunnable, next: last };
+    }
+    if (page.nextStartAfter === undefined) return { slides, unrunnable };
+    page = await deps.store.listPage(prefix, { limit: 1000, startAfter: page.nextStartAfter });
+  }
+}
