@@ -1,8 +1,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import pathgenLint from './infra/lint/import-cycles.js';
 
 // Workflows run in Temporal's deterministic sandbox and are bundled for it: they may not reach
-// Node built-ins, native packages or activity code (types only).
+// Node built-ins, native packages or activity code (types only); the contracts module is the one
+// part of activities/ both sides import at runtime, since it holds nothing with side effects.
 const forbiddenInWorkflows = [
   { group: ['node:*'], message: 'workflows are deterministic: no Node built-ins' },
   {
@@ -10,9 +12,9 @@ const forbiddenInWorkflows = [
     message: 'no native or I/O packages in workflows',
   },
   {
-    group: ['../activities/*', '../activities/**'],
+    regex: '^\\.\\./activities/(?!contracts/)',
     allowTypeImports: true,
-    message: 'workflows import activities as types only',
+    message: 'workflows import activities as types only, except activities/contracts/',
   },
   { group: ['../workers/*', '../workers/**'], message: 'workflows may not import worker code' },
 ];
@@ -38,6 +40,18 @@ const nodeBuiltins = [
   'worker_threads',
   'zlib',
 ];
+
+// Only the stage factories and the runtime helpers talk to Temporal; domain code stays testable
+// and reusable without it (the CLI, benches and tests call it directly).
+const temporalOutsideStages = {
+  group: ['@temporalio/*'],
+  message: 'only activities/stages/ and activities/runtime/ import @temporalio (domain code knows nothing of Temporal)',
+};
+// Activities reach workflow-side names only through activities/contracts/.
+const workflowsFromActivities = {
+  group: ['**/workflows/*', '**/workflows/**'],
+  message: 'activities import nothing from workflows/: shared names live in activities/contracts/',
+};
 
 export default tseslint.config(
   { ignores: ['.scratch/**', 'dist/', 'node_modules/', '.tools/', '.state/', '.pathgen/', 'coverage/'] },
@@ -67,6 +81,22 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    ignores: ['activities/stages/**', 'activities/runtime/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [temporalOutsideStages, workflowsFromActivities] }],
+    },
+  },
+  {
+    files: ['activities/stages/**/*.ts', 'activities/runtime/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [workflowsFromActivities] }] },
+  },
+  {
+    files: ['**/*.ts'],
+    plugins: { pathgen: pathgenLint },
+    rules: { 'pathgen/import-cycles': 'error' },
   },
   {
     // vitest's asymmetric matchers (expect.objectContaining, …) are typed `any`, and tests read JSON

@@ -1,7 +1,7 @@
 import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { isPatchFailureRecord, runPatchAgents, sumUsage } from '../activities/agents/index.js';
+import { isPatchFailureRecord, runPatchAgents, addUsage } from '../activities/agents/index.js';
 import type { AgentUsage, Agents } from '../activities/agents/index.js';
 import { PathgenError } from '../activities/common/errors.js';
 
@@ -39,7 +39,7 @@ export async function runAgentsOnFolder(options: AgentsOnFolderOptions): Promise
     ? await agents.findings(options.report, signal ? { signal } : {})
     : undefined;
   const findings = findingsResult?.findings ?? [];
-  let usage = sumUsage(findingsResult?.usage);
+  let usage = addUsage(findingsResult?.usage);
   let captioned = 0;
   let next = 0;
   const parallel = agents.settings.describe.backend === 'openai' ? agents.settings.endpointConcurrency : 1;
@@ -60,7 +60,7 @@ export async function runAgentsOnFolder(options: AgentsOnFolderOptions): Promise
       );
       const ok = !isPatchFailureRecord(outcome);
       if (ok) captioned += 1;
-      usage = sumUsage(usage, outcome.usage.total);
+      usage = addUsage(usage, outcome.usage.total);
       const record = { patch: name, project: options.project ?? null, findings, ...outcome };
       await writeFile(
         path.join(options.outDir, `${path.parse(name).name}.json`),

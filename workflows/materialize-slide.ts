@@ -5,11 +5,12 @@ import {
   proxyActivities,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { MaterializeActivities, MaterializeSlideRef } from '../activities/stages/materialize.js';
+import type { MaterializeSlideRef } from '../activities/contracts/slide-job.js';
+import type { MaterializeActivities } from '../activities/stages/materialize.js';
 import type { RunActivities } from '../activities/stages/run.js';
 import type { RunSettings } from '../activities/contracts/run-settings.js';
 import { materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
-import { zeroUsage } from './run-progress.js';
+import { zeroUsage } from '../activities/contracts/usage.js';
 import {
   PathgenFailureReason,
   PathgenRunId,

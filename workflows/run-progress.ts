@@ -1,4 +1,4 @@
-import type { AgentUsage } from '../activities/agents/index.js';
+import { zeroUsage, type AgentUsage } from '../activities/contracts/usage.js';
 
 // What `progress` answers, and how slide results add up to it. Kept apart from the workflow so the
 // CLI, the demo's progress view and tests share one shape.
@@ -51,25 +51,4 @@ export function addCount(counts: Record<string, number>, key: string, by = 1): v
   const next = (counts[key] ?? 0) + by;
   if (next === 0) delete counts[key];
   else counts[key] = next;
-}
-
-export const zeroUsage: AgentUsage = Object.freeze({
-  calls: 0,
-  attempts: 0,
-  cacheHits: 0,
-  promptTokens: 0,
-  completionTokens: 0,
-  latencyMs: 0,
-});
-
-/** Workflows cannot import the agents' sumUsage (activities are types only there): the same sum. */
-export function addUsage(a: AgentUsage, b: AgentUsage): AgentUsage {
-  return {
-    calls: a.calls + b.calls,
-    attempts: a.attempts + b.attempts,
-    cacheHits: a.cacheHits + b.cacheHits,
-    promptTokens: a.promptTokens + b.promptTokens,
-    completionTokens: a.completionTokens + b.completionTokens,
-    latencyMs: a.latencyMs + b.latencyMs,
-  };
 }

@@ -15,12 +15,14 @@ import {
 import type { ExportActivities } from '../activities/stages/export.js';
 import type { ManifestCursor } from '../activities/manifest/index.js';
 import type { MaterializeActivities } from '../activities/stages/materialize.js';
-import type { ManifestRef, PrepareRunResult, RunActivities, SlideJob } from '../activities/stages/run.js';
+import type { SlideJob } from '../activities/contracts/slide-job.js';
+import type { ManifestRef, PrepareRunResult, RunActivities } from '../activities/stages/run.js';
 import type { RunSettingsOverrides } from '../activities/contracts/run-settings.js';
 import { exportActivityOptions, materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
 import { runExportInput } from './export.js';
 import { pathgenMaterializeSlide } from './materialize-slide.js';
-import { addCount, addUsage, emptyProgress, zeroUsage } from './run-progress.js';
+import { addUsage, zeroUsage } from '../activities/contracts/usage.js';
+import { addCount, emptyProgress } from './run-progress.js';
 import type { RunProgress } from './run-progress.js';
 import { PathgenRunId, PathgenStatus } from './search-attributes.js';
 import { pathgenSlide, slideStages, slideWorkflowId } from './slide.js';

@@ -9,7 +9,8 @@ import {
 import type { AgentActivities, AgentBatchInput, AgentBatchResult, PatchRef } from '../activities/stages/agents.js';
 import type { AgentUsage } from '../activities/agents/index.js';
 import type { ManifestRow } from '../activities/manifest/index.js';
-import type { RunActivities, SlideSummary } from '../activities/stages/run.js';
+import type { SlideSummary } from '../activities/contracts/slide-job.js';
+import type { RunActivities } from '../activities/stages/run.js';
 import type { RunSettings } from '../activities/contracts/run-settings.js';
 import type { SelectActivities } from '../activities/stages/select.js';
 import type { TileActivities } from '../activities/stages/tile.js';
@@ -20,7 +21,7 @@ import {
   selectActivityOptions,
   tileActivityOptions,
 } from './activity-options.js';
-import { addUsage, zeroUsage } from './run-progress.js';
+import { addUsage, zeroUsage } from '../activities/contracts/usage.js';
 import {
   PathgenFailureReason,
   PathgenRunId,

@@ -3,8 +3,8 @@ import type { ObjectStore } from '../store/object-store.js';
 import { agentError, isAgentError } from './agent-errors.js';
 import type { AgentBackend, AgentName, AgentsSettings } from './agent-settings.js';
 import { agentNames } from './agent-settings.js';
-import type { AgentUsage } from './agent-usage.js';
-import { noUsage } from './agent-usage.js';
+import type { AgentUsage } from '../contracts/usage.js';
+import { zeroUsage } from '../contracts/usage.js';
 import {
   builtinDescribe,
   builtinModel,
@@ -130,7 +130,7 @@ export function createAgents(settings: AgentsSettings, deps: AgentDeps): Agents 
   ): Promise<T & StageInfo> {
     const started = Date.now();
     const backend = backends.get(agent) as OpenAiBackend;
-    const usage: AgentUsage = { ...noUsage, calls: 1 };
+    const usage: AgentUsage = { ...zeroUsage, calls: 1 };
     const call: ModelCall = {
       agent,
       backend,
@@ -158,7 +158,7 @@ export function createAgents(settings: AgentsSettings, deps: AgentDeps): Agents 
   async function builtin<T extends object>(version: string, run: () => T | Promise<T>): Promise<T & StageInfo> {
     const started = Date.now();
     const result = await run();
-    const usage: AgentUsage = { ...noUsage, calls: 1, latencyMs: Date.now() - started };
+    const usage: AgentUsage = { ...zeroUsage, calls: 1, latencyMs: Date.now() - started };
     return { ...result, backend: 'builtin', model: builtinModel, promptVersion: version, usage };
   }
 

@@ -13,7 +13,7 @@ export {
   type AgentsSettings,
 } from './agent-settings.js';
 export { agentError, isAgentError, isPatchFailure, type AgentError, type AgentErrorCode } from './agent-errors.js';
-export { noUsage, sumUsage, type AgentUsage } from './agent-usage.js';
+export { zeroUsage, addUsage, type AgentUsage } from '../contracts/usage.js';
 export {
   createAgents,
   type AgentDeps,

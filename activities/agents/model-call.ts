@@ -1,6 +1,6 @@
 import { agentError } from './agent-errors.js';
 import type { AgentName } from './agent-settings.js';
-import type { AgentUsage } from './agent-usage.js';
+import type { AgentUsage } from '../contracts/usage.js';
 import type { ChatAnswer, ChatRequest, OpenAiBackend } from './openai-backend.js';
 import type { ResponseCache } from './response-cache.js';
 import { responseCacheKey } from './response-cache.js';

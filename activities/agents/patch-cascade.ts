@@ -2,8 +2,8 @@ import type { PatchMeasurements } from '../histology/index.js';
 import { isPathgenError } from '../common/errors.js';
 import { isPatchFailure } from './agent-errors.js';
 import type { AgentBackend, PatchAgentName } from './agent-settings.js';
-import type { AgentUsage } from './agent-usage.js';
-import { sumUsage } from './agent-usage.js';
+import type { AgentUsage } from '../contracts/usage.js';
+import { addUsage } from '../contracts/usage.js';
 import type { Agents, CallOptions, PatchInput, StageInfo } from './agents.js';
 import type { Shortening } from './caption-budget.js';
 import { patchSha256 } from './patch-image.js';
@@ -82,7 +82,7 @@ export async function runPatchAgents(
       backends: pick(stages, (s) => s.backend),
       models: pick(stages, (s) => s.model),
       promptVersions: pick(stages, (s) => s.promptVersion),
-      usage: { ...pick(stages, (s) => s.usage), total: sumUsage(described.usage, revised.usage, summary.usage) },
+      usage: { ...pick(stages, (s) => s.usage), total: addUsage(described.usage, revised.usage, summary.usage) },
       ...(measurements ? { measurements } : {}),
     };
   } catch (error) {
@@ -90,7 +90,7 @@ export async function runPatchAgents(
     if (!failure) throw error;
     const spent = isPathgenError(error) ? (error.details.usage as AgentUsage | undefined) : undefined;
     if (spent) usage[stage] = spent;
-    return { failure, usage: { ...usage, total: sumUsage(...Object.values(usage)) } };
+    return { failure, usage: { ...usage, total: addUsage(...Object.values(usage)) } };
   }
 }
 

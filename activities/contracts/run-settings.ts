@@ -1,6 +1,3 @@
-import type { SelectionSettings } from '../stages/select.js';
-import type { TilingOptions } from '../stages/tile.js';
-
 // Everything a run decides once, at its start, and hands to every slide: resolved from the worker's
 // config (defaults < config file < PATHGEN_* env) and the run input's overrides, then fixed for the
 // life of the run so a slide rerun days later is processed the same way.
@@ -23,4 +20,40 @@ export interface RunSettingsOverrides {
   select?: Record<string, unknown>;
   run?: Record<string, unknown>;
   agents?: { batchSize?: number };
+}
+
+/** How the tile stage lays a slide's candidate grid; part of its output's identity. */
+export interface TilingOptions {
+  patchSize: number;
+  level: number;
+  targetMpp?: number;
+  /** The slide's level-0 µm/px when its file lacks it or is wrong (from the manifest). */
+  mppOverride?: number;
+  minTissueFraction: number;
+  thumbnailDownsample: number;
+  maxCandidates?: number;
+  seed: number;
+  writePatches: boolean;
+}
+
+/** The run-level choices of the stage; part of its output's identity. */
+export interface SelectionSettings {
+  /** CLIP model directory (path or store prefix); absent: model-free. */
+  model?: string;
+  topAttributes: number;
+  topFindings: number;
+  topQuality: number;
+  kPolicy: 'sqrtPatches' | 'sqrtBatches';
+  k?: number;
+  kmeansMaxIterations: number;
+  clusterTarget: number;
+  perClusterMin: number;
+  clusterSampling: 'random' | 'nearest';
+  duplicateThreshold: number;
+  duplicateMode: 'greedy' | 'probabilistic' | 'off';
+  maxPerSlide: number;
+  seed: number;
+  jpegQuality: number;
+  /** Patches per embedding batch and per checkpoint. */
+  batchSize: number;
 }

@@ -1,5 +1,5 @@
 import type { AgentUsage } from '../agents/index.js';
-import type { SlideJob } from '../stages/run.js';
+import type { SlideJob, SlideStatus } from './slide-job.js';
 
 // What a run leaves in the store for each slide: one slide record at `runs/<runId>/slides/<slideId>.json`,
 // written last by the slide workflow (a completed slide, or a failed one with its reason). The
@@ -10,8 +10,6 @@ export function slideRecordKey(runId: string, slideId: string): string {
 }
 
 export const slideRecordsPrefix = (runId: string): string => `runs/${runId}/slides/`;
-
-export type SlideStatus = 'completed' | 'failed';
 
 /** One captioned (or failed) patch of a slide, pointing at its stored pieces. */
 export interface SampleRef {

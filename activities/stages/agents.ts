@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { withTypedFailures } from '../runtime/activity-failure.js';
-import { noUsage, patchFailure, promptVersion, sumUsage } from '../agents/index.js';
+import { zeroUsage, patchFailure, promptVersion, addUsage } from '../agents/index.js';
 import type {
   AgentUsage,
   Agents,
@@ -114,7 +114,7 @@ async function extractFindings(deps: AgentStageDeps, input: FindingsInput): Prom
       findings: stored.findings.length,
       backend: stored.backend,
       model: stored.model,
-      usage: noUsage,
+      usage: zeroUsage,
       reused: true,
     };
   }
@@ -129,7 +129,7 @@ async function extractFindings(deps: AgentStageDeps, input: FindingsInput): Prom
         promptVersion: result.promptVersion,
         usage: result.usage,
       }
-    : { findings: [], backend: settings.backend, model, promptVersion: 'no-report', usage: noUsage };
+    : { findings: [], backend: settings.backend, model, promptVersion: 'no-report', usage: zeroUsage };
   await deps.store.put(key, json(record), { contentType: 'application/json' });
   return {
     key,
@@ -181,7 +181,7 @@ async function runStage(
     succeeded: 0,
     failed: 0,
     reused: 0,
-    usage: noUsage,
+    usage: zeroUsage,
     failures: {},
   };
   const count = (record: StageRecord<object>) => {
@@ -208,7 +208,7 @@ async function runStage(
         count(existing);
       } else {
         const { record, usage } = await runPatchStage(deps.store, agents, stage, input, patch, findings, signal);
-        result.usage = sumUsage(result.usage, usage);
+        result.usage = addUsage(result.usage, usage);
         await deps.store.put(key, json(record), { contentType: 'application/json' });
         count(record);
       }
@@ -241,20 +241,20 @@ async function runPatchStage(
   try {
     if (stage === 'describe') return answered(await agents.describe(patchInput, { signal }));
     const described = await upstream<DescribeResult>(store, input.outputPrefix, 'describe', patch.id);
-    if (!described.ok) return { record: described, usage: noUsage };
+    if (!described.ok) return { record: described, usage: zeroUsage };
     if (stage === 'revise') {
       return answered(
         await agents.revise(patchInput, described.description, { signal, measurements: described.measurements }),
       );
     }
     const revised = await upstream<ReviseResult>(store, input.outputPrefix, 'revise', patch.id);
-    if (!revised.ok) return { record: revised, usage: noUsage };
+    if (!revised.ok) return { record: revised, usage: zeroUsage };
     return answered(await agents.summarize({ imageSha256, project: input.project }, revised.revised, { signal }));
   } catch (error) {
     const failure = patchFailure(stage, error);
     if (!failure) throw error;
     const details = (error as PathgenError).details;
-    return { record: { ok: false, failure }, usage: (details.usage as AgentUsage | undefined) ?? noUsage };
+    return { record: { ok: false, failure }, usage: (details.usage as AgentUsage | undefined) ?? zeroUsage };
   }
 }
 

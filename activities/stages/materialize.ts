@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { withTypedFailures } from '../runtime/activity-failure.js';
-import { noUsage } from '../agents/index.js';
+import { zeroUsage } from '../agents/index.js';
 import { PathgenError } from '../common/errors.js';
 import { forEachBounded } from '../export/index.js';
 import { whileHeartbeating } from '../runtime/heartbeat.js';
@@ -24,6 +24,7 @@ import type {
 } from '../manifest/index.js';
 import { slideRecordKey } from '../contracts/slide-record.js';
 import type { SampleRef, SlideRecord } from '../contracts/slide-record.js';
+import type { MaterializeSlideRef } from '../contracts/slide-job.js';
 import { localSlidePath } from '../staging/local-slide.js';
 import { listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -77,15 +78,6 @@ export interface ReadMaterializeSlidesInput {
   runId: string;
   cursor?: ManifestCursor;
   limit: number;
-}
-
-export interface MaterializeSlideRef {
-  slideId: string;
-  slide: string;
-  wsiId: string;
-  project?: string;
-  /** Records of the slide in the source, repeated positions included. */
-  patches: number;
 }
 
 export interface MaterializeSlidesPage {
@@ -364,7 +356,7 @@ async function materializeSlide(deps: MaterializeDeps, input: MaterializeSlideIn
     status: 'completed',
     counts,
     failures,
-    usage: noUsage,
+    usage: zeroUsage,
     samples,
     prefixes: { materialize: `${prefix}/`, ...keys },
     startedAt,

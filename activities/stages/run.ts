@@ -2,15 +2,15 @@ import { Context } from '@temporalio/activity';
 import type { StageRecord } from './agents.js';
 import { stageKey } from './agents.js';
 import { withTypedFailures } from '../runtime/activity-failure.js';
-import { noUsage } from '../agents/index.js';
+import { zeroUsage } from '../agents/index.js';
 import type { AgentUsage } from '../agents/index.js';
 import { PathgenError } from '../common/errors.js';
 import { isManifestRowError, manifestSourceFromReference, readManifest, readManifestPage } from '../manifest/index.js';
 import type { ManifestCursor, ManifestRow, ManifestRowError, ManifestSource } from '../manifest/index.js';
 import type { RunSettings, RunSettingsOverrides } from '../contracts/run-settings.js';
 import { slideRecordKey, slideRecordsPrefix } from '../contracts/slide-record.js';
-import type { SampleRef, SlideRecord, SlideStatus } from '../contracts/slide-record.js';
-import type { MaterializeSlideRef } from './materialize.js';
+import type { SampleRef, SlideRecord } from '../contracts/slide-record.js';
+import { jobSlide, type RecordSlideInput, type SlideJob, type SlideSummary } from '../contracts/slide-job.js';
 import type { SelectPatchesResult } from './select.js';
 import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -50,35 +50,6 @@ export interface ManifestPageInput {
 export interface ManifestPageResult {
   rows: ManifestRow[];
   next?: ManifestCursor;
-}
-
-/** What a failed slide is rerun from: its manifest row, or its materialize-mode slide. */
-export type SlideJob = { kind: 'pipeline'; row: ManifestRow } | { kind: 'materialize'; slide: MaterializeSlideRef };
-
-export function jobSlide(job: SlideJob): { slideId: string; slide: string; project?: string } {
-  return job.kind === 'pipeline' ? job.row : job.slide;
-}
-
-export interface RecordSlideInput {
-  runId: string;
-  job: SlideJob;
-  status: SlideStatus;
-  reason?: string;
-  message?: string;
-  candidates?: number;
-  selectResultKey?: string;
-  agentsPrefix?: string;
-  usage: AgentUsage;
-  prefixes: Record<string, string>;
-  startedAt: string;
-}
-
-export interface SlideSummary {
-  slideId: string;
-  status: SlideStatus;
-  reason?: string;
-  counts: Record<string, number>;
-  failures: Record<string, number>;
 }
 
 export interface FailedSlidesInput {
@@ -243,7 +214,7 @@ async function recordSlide(deps: RunDeps, input: RecordSlideInput): Promise<Slid
     ...(input.message !== undefined ? { message: input.message } : {}),
     counts,
     failures,
-    usage: input.usage ?? noUsage,
+    usage: input.usage ?? zeroUsage,
     samples,
     prefixes: input.prefixes,
     startedAt: input.startedAt,

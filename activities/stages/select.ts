@@ -1,3 +1,4 @@
+import type { SelectionSettings } from '../contracts/run-settings.js';
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -27,28 +28,6 @@ import { parseCandidatesJsonl } from '../wsi/tissue-patch-plan.js';
 // The select stage on the GPU queue: a slide's candidates → embeddings (checkpointed per batch) →
 // PathGen's routes → the selected patches as JPEG and a selection record in the store. The result
 // carries counts and the selected patches' keys, never pixels or embeddings.
-
-/** The run-level choices of the stage; part of its output's identity. */
-export interface SelectionSettings {
-  /** CLIP model directory (path or store prefix); absent: model-free. */
-  model?: string;
-  topAttributes: number;
-  topFindings: number;
-  topQuality: number;
-  kPolicy: 'sqrtPatches' | 'sqrtBatches';
-  k?: number;
-  kmeansMaxIterations: number;
-  clusterTarget: number;
-  perClusterMin: number;
-  clusterSampling: 'random' | 'nearest';
-  duplicateThreshold: number;
-  duplicateMode: 'greedy' | 'probabilistic' | 'off';
-  maxPerSlide: number;
-  seed: number;
-  jpegQuality: number;
-  /** Patches per embedding batch and per checkpoint. */
-  batchSize: number;
-}
 
 export interface SelectPatchesInput {
   slideId: string;

@@ -1,3 +1,4 @@
+import type { TilingOptions } from '../contracts/run-settings.js';
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -12,19 +13,6 @@ import { openSlide } from '../wsi/open-slide.js';
 import type { PatchCandidate } from '../wsi/patch-grid.js';
 import { writePatches } from '../wsi/patch-reading.js';
 import { renderOverlay } from '../wsi/tile-overlay.js';
-
-export interface TilingOptions {
-  patchSize: number;
-  level: number;
-  targetMpp?: number;
-  /** The slide's level-0 µm/px when its file lacks it or is wrong (from the manifest). */
-  mppOverride?: number;
-  minTissueFraction: number;
-  thumbnailDownsample: number;
-  maxCandidates?: number;
-  seed: number;
-  writePatches: boolean;
-}
 
 export interface TileSlideInput {
   slideId: string;

@@ -8,7 +8,7 @@ import {
   promptVersion,
   responseCacheKey,
   runPatchAgents,
-  sumUsage,
+  addUsage,
 } from '../../activities/agents/index.js';
 import type { PatchCaptionRecord, PatchOutcome } from '../../activities/agents/index.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
@@ -95,7 +95,7 @@ describe('runPatchAgents against an endpoint failing 30 % of requests (429, 500,
     expect(faults / fake.log.length).toBeGreaterThan(0.2);
     expect(successesPerKey(fake)).toEqual(Array(600).fill(1));
 
-    const total = sumUsage(...outcomes.map((o) => o.usage.total));
+    const total = addUsage(...outcomes.map((o) => o.usage.total));
     expect(total).toMatchObject({ calls: 600, attempts: fake.log.length, cacheHits: 0 });
     expect(total.promptTokens).toBeGreaterThan(600 * 576);
 
@@ -105,7 +105,7 @@ describe('runPatchAgents against an endpoint failing 30 % of requests (429, 500,
     expect(again.map((o) => (isPatchFailureRecord(o) ? o.failure.reason : o.caption))).toEqual(
       captioned.map((r) => r.caption),
     );
-    expect(sumUsage(...again.map((o) => o.usage.total))).toMatchObject({ calls: 600, attempts: 0, cacheHits: 600 });
+    expect(addUsage(...again.map((o) => o.usage.total))).toMatchObject({ calls: 600, attempts: 0, cacheHits: 600 });
   });
 
   it('with two attempts, records each patch that gets no answer as failed with its reason', async () => {
@@ -119,12 +119,12 @@ describe('runPatchAgents against an endpoint failing 30 % of requests (429, 500,
         code: 'ModelUnavailable',
         reason: expect.stringMatching(/did not answer after 2 attempts: (HTTP 429|HTTP 500|no answer within 0.25 s)/),
       });
-    expect(sumUsage(...outcomes.map((o) => o.usage.total)).attempts).toBe(fake.log.length);
+    expect(addUsage(...outcomes.map((o) => o.usage.total)).attempts).toBe(fake.log.length);
 
     // A rerun asks again only for what failed: answers already paid for come from the cache.
     const requests = fake.log.length;
     const again = await run();
-    const rerunUsage = sumUsage(...again.map((o) => o.usage.total));
+    const rerunUsage = addUsage(...again.map((o) => o.usage.total));
     expect(rerunUsage.attempts).toBe(fake.log.length - requests);
     expect(rerunUsage.cacheHits).toBeGreaterThanOrEqual(captioned.length * 3);
     expect(split(again).failed.length).toBeLessThan(failed.length);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noUsage } from '../../activities/agents/index.js';
+import { zeroUsage } from '../../activities/agents/index.js';
 import { readExportPointer, sampleKey } from '../../activities/export/index.js';
 import type { DatasetCardJson, ExportPointer, PathgenJsonRecord } from '../../activities/export/index.js';
 import { createExportActivities } from '../../activities/stages/export.js';
@@ -41,7 +41,7 @@ function slideRecord(runId: string, slideId: string, fields: Partial<SlideRecord
     status: 'completed',
     counts: {},
     failures: {},
-    usage: noUsage,
+    usage: zeroUsage,
     samples: [],
     prefixes: {},
     startedAt: createdAt,

@@ -6,12 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadClipModel } from '../../activities/clip/index.js';
 import type { ClipModel } from '../../activities/clip/index.js';
 import { createSelectActivities } from '../../activities/stages/select.js';
-import type {
-  SelectHeartbeat,
-  SelectPatchesInput,
-  SelectPatchesResult,
-  SelectionSettings,
-} from '../../activities/stages/select.js';
+import type { SelectHeartbeat, SelectPatchesInput, SelectPatchesResult } from '../../activities/stages/select.js';
+import type { SelectionSettings } from '../../activities/contracts/run-settings.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { createTileActivities } from '../../activities/stages/tile.js';
 import type { TileSlideResult } from '../../activities/stages/tile.js';

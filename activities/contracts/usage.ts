@@ -15,7 +15,7 @@ export interface AgentUsage {
   latencyMs: number;
 }
 
-export const noUsage: AgentUsage = Object.freeze({
+export const zeroUsage: AgentUsage = Object.freeze({
   calls: 0,
   attempts: 0,
   cacheHits: 0,
@@ -24,8 +24,9 @@ export const noUsage: AgentUsage = Object.freeze({
   latencyMs: 0,
 });
 
-export function sumUsage(...usages: readonly (AgentUsage | undefined)[]): AgentUsage {
-  const total = { ...noUsage };
+/** The sum of usages (absent ones count as zero); workflows and activities add the same way. */
+export function addUsage(...usages: readonly (AgentUsage | undefined)[]): AgentUsage {
+  const total = { ...zeroUsage };
   for (const usage of usages) {
     if (!usage) continue;
     total.calls += usage.calls;
