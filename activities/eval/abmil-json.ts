@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PathgenError } from '../common/errors.js';
-import { abmilParameterCount, abmilParameterLayout } from './abmil.js';
-import type { AbmilConfig, AbmilModel } from './abmil.js';
+import { abmilParameterCount, abmilParameterLayout } from './abmil-model.js';
+import type { AbmilConfig, AbmilModel } from './abmil-model.js';
 
 // A trained ABMIL as JSON: the configuration and each tensor by its torch state_dict name, its shape
 // and its float32 values as little-endian base64 (exact, a third the size of decimal text).

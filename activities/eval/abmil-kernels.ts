@@ -1,7 +1,11 @@
 import * as ort from 'onnxruntime-node';
 import { PathgenError } from '../common/errors.js';
-import { AbmilWorkspace, abmilForward, abmilLossAndGradient, abmilParameterCount, checkSlide } from './abmil.js';
-import type { AbmilConfig, AbmilModel, SlideBag, SlidePrediction } from './abmil.js';
+import { abmilForward } from './abmil-forward.js';
+import type { SlidePrediction } from './abmil-forward.js';
+import { abmilLossAndGradient } from './abmil-gradient.js';
+import { abmilParameterCount, checkSlide } from './abmil-model.js';
+import type { AbmilConfig, AbmilModel, SlideBag } from './abmil-model.js';
+import { AbmilWorkspace } from './abmil-workspace.js';
 import { abmilGraph } from './abmil-onnx-graph.js';
 import type { AbmilGraphKind } from './abmil-onnx-graph.js';
 import type { FloatArray } from './adamw.js';

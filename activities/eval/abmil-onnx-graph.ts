@@ -1,6 +1,6 @@
 import pkg from 'onnx-proto';
-import { abmilParameterLayout } from './abmil.js';
-import type { AbmilConfig } from './abmil.js';
+import { abmilParameterLayout } from './abmil-model.js';
+import type { AbmilConfig } from './abmil-model.js';
 
 const { onnx } = pkg;
 

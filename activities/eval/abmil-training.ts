@@ -1,8 +1,8 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { PathgenError } from '../common/errors.js';
 import { seededRandom } from '../common/seeded-random.js';
-import { checkSlide, cloneAbmil, createAbmil } from './abmil.js';
-import type { AbmilModel, SlideBag } from './abmil.js';
+import { checkSlide, cloneAbmil, createAbmil } from './abmil-model.js';
+import type { AbmilModel, SlideBag } from './abmil-model.js';
 import { crossEntropy, openAbmilKernels } from './abmil-kernels.js';
 import type { AbmilBackend, AbmilKernels } from './abmil-kernels.js';
 import { adamWStep, cosineAnnealingLr, createAdamW } from './adamw.js';

@@ -16,6 +16,7 @@ import {
   sizeLevel,
   variationLevel,
 } from './description-thresholds.js';
+import type { DescriptionContext } from './description-context.js';
 import type { PatchMeasurements } from './patch-measurements.js';
 import { findContradiction } from './statement-checks.js';
 
@@ -24,13 +25,6 @@ export interface Statement {
   topic: 'organ' | 'nuclei' | 'stroma' | 'space' | 'texture' | 'architecture' | 'diagnosis';
   /** The measurement values the statement rests on, by name. */
   basis: Record<string, number>;
-}
-
-export interface DescriptionContext {
-  /** TCGA project code such as `TCGA-LUAD` (the `TCGA-` prefix may be omitted). */
-  project?: string;
-  /** Short findings from the slide's report. */
-  findings?: readonly string[];
 }
 
 /** At most this many findings become hedged statements. */

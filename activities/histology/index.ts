@@ -9,7 +9,8 @@ export {
   tissueQuality,
   tissueQualitySettings,
 } from './measurement-features.js';
-export { describeMeasurements, type DescriptionContext, type Statement } from './builtin-description.js';
+export { describeMeasurements, type Statement } from './builtin-description.js';
+export type { DescriptionContext } from './description-context.js';
 export { contradictionRules, findContradiction, type ContradictionRule } from './statement-checks.js';
 export {
   descriptionThresholds,

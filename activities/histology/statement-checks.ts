@@ -12,7 +12,7 @@ import {
   nucleiPerMm2,
   sectionFraction,
 } from './description-thresholds.js';
-import type { DescriptionContext } from './builtin-description.js';
+import type { DescriptionContext } from './description-context.js';
 import type { PatchMeasurements } from './patch-measurements.js';
 
 export interface ContradictionRule {

@@ -8,7 +8,8 @@ export {
   canonicalAttributePrompts,
 } from './tcga-attribute-prompts.js';
 export { buildPromptSet, normaliseFindings, type PromptSet, type PromptSetInput } from './prompt-set.js';
-export { kmeans, kmeansDefaults, type KmeansOptions, type KmeansProgress, type KmeansResult } from './kmeans.js';
+export { kmeans, kmeansDefaults, type KmeansOptions, type KmeansResult } from './kmeans.js';
+export type { KmeansProgress } from './kmeans-progress.js';
 export type { KernelBackend } from './centroid-kernels.js';
 export {
   clusterCount,

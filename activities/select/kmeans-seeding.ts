@@ -1,6 +1,6 @@
 import { seededRandom } from '../common/seeded-random.js';
 import type { DistancePass } from './distance-pass.js';
-import type { KmeansProgress } from './kmeans.js';
+import type { KmeansProgress } from './kmeans-progress.js';
 
 /**
  * Greedy k-means++ (scikit-learn's seeding): the first seed uniformly at random; each next one the

@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { PathgenError } from '../common/errors.js';
 import { openCentroidKernels, type KernelBackend } from './centroid-kernels.js';
 import { DistancePass } from './distance-pass.js';
+import type { KmeansProgress } from './kmeans-progress.js';
 import { seedPlusPlus } from './kmeans-seeding.js';
 
 // Euclidean k-means (on L2-normalised embeddings this is spherical-ish k-means by cosine) with
@@ -25,15 +26,6 @@ export interface KmeansOptions {
   threads?: number;
   signal?: AbortSignal;
   onProgress?: (progress: KmeansProgress) => void;
-}
-
-export interface KmeansProgress {
-  phase: 'seeding' | 'iterating';
-  /** Centroids seeded so far, or Lloyd iterations done. */
-  step: number;
-  total: number;
-  /** Largest centroid move of the last iteration. */
-  shift?: number;
 }
 
 export interface KmeansResult {

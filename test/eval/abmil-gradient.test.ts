@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AbmilWorkspace,
-  abmilForward,
-  abmilLossAndGradient,
-  abmilParameterLayout,
-  abmilToFloat64,
-  createAbmil,
-} from '../../activities/eval/abmil.js';
-import type { AbmilModel, SlideBag } from '../../activities/eval/abmil.js';
+import { abmilForward } from '../../activities/eval/abmil-forward.js';
+import { abmilLossAndGradient } from '../../activities/eval/abmil-gradient.js';
+import { abmilParameterLayout, abmilToFloat64, createAbmil } from '../../activities/eval/abmil-model.js';
+import type { AbmilModel, SlideBag } from '../../activities/eval/abmil-model.js';
+import { AbmilWorkspace } from '../../activities/eval/abmil-workspace.js';
 import { seededRandom } from '../../activities/common/seeded-random.js';
 import { normalBag, seededNormal } from '../../workers/synthetic/datasets/synthetic-bags.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { abmilParameterLayout, abmilToFloat64, createAbmil, predictSlide } from '../../activities/eval/abmil.js';
-import type { AbmilModel } from '../../activities/eval/abmil.js';
+import { predictSlide } from '../../activities/eval/abmil-forward.js';
+import { abmilParameterLayout, abmilToFloat64, createAbmil } from '../../activities/eval/abmil-model.js';
+import type { AbmilModel } from '../../activities/eval/abmil-model.js';
 import { openAbmilKernels, predictSlides } from '../../activities/eval/abmil-kernels.js';
 import { trainAbmil } from '../../activities/eval/abmil-training.js';
 import { adamWStep, createAdamW } from '../../activities/eval/adamw.js';

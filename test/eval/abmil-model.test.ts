@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { abmilParameterCount, createAbmil, predictSlide } from '../../activities/eval/abmil.js';
+import { predictSlide } from '../../activities/eval/abmil-forward.js';
+import { abmilParameterCount, createAbmil } from '../../activities/eval/abmil-model.js';
 import { abmilFromJson, abmilToJson } from '../../activities/eval/abmil-json.js';
 import { normalBag, seededNormal } from '../../workers/synthetic/datasets/synthetic-bags.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAbmil, predictSlide } from '../../activities/eval/abmil.js';
+import { predictSlide } from '../../activities/eval/abmil-forward.js';
+import { createAbmil } from '../../activities/eval/abmil-model.js';
 import { meanLossOf, trainAbmil, trainingOrder } from '../../activities/eval/abmil-training.js';
 import type { SlideExample } from '../../activities/eval/abmil-training.js';
 import { auroc, shiftedPatchTask } from '../../workers/synthetic/datasets/synthetic-bags.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DescriptionContext } from '../../activities/histology/builtin-description.js';
+import type { DescriptionContext } from '../../activities/histology/description-context.js';
 import type { PatchMeasurements } from '../../activities/histology/patch-measurements.js';
 import { contradictionRules, findContradiction } from '../../activities/histology/statement-checks.js';
 import { measurements } from './measurement-fixtures.js';

@@ -1,4 +1,4 @@
-import type { SlideBag } from '../../../activities/eval/abmil.js';
+import type { SlideBag } from '../../../activities/eval/abmil-model.js';
 import type { SlideExample } from '../../../activities/eval/abmil-training.js';
 import { seededRandom } from '../../../activities/common/seeded-random.js';
 

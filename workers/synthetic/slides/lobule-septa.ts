@@ -1,5 +1,5 @@
 import { cellHash as hash } from './cell-hash.js';
-import type { TissueOutline } from './tissue-painter.js';
+import type { TissueOutline } from './tissue-outline.js';
 
 // Fibrous septa that divide fat into lobules, and the capsule along a section's edge: bands of
 // collagen along the edges of a Voronoi tessellation of jittered lobule centres. Besides looking

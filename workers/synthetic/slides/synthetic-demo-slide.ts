@@ -2,7 +2,9 @@ import { PathgenError } from '../../../activities/common/errors.js';
 import { seededRandom } from '../../../activities/common/seeded-random.js';
 import { writeAperioSvs, type AperioSvsLevel, type SvsPixelSource } from './aperio-svs-writer.js';
 import { demoTissueKindInfo, type DemoTissueKind } from './tissue-kinds.js';
-import { glassRgb, TissuePainter, type TissueOutline } from './tissue-painter.js';
+import { glassRgb } from './tissue-colour.js';
+import type { TissueOutline } from './tissue-outline.js';
+import { TissuePainter } from './tissue-painter.js';
 
 // One synthetic slide of the demo: one or two tissue sections of a single kind on glass, written
 // as an Aperio SVS at 40× (0.25 µm/px). Level 0 is painted tile by tile; the lower levels and the

@@ -1,5 +1,5 @@
 import type { TcgaProjectCode } from '../../../activities/tcga/tcga-projects.js';
-import type { TissueStyle } from './tissue-painter.js';
+import type { TissueStyle } from './tissue-style.js';
 
 // The tissue kinds of the demo cohort. Each is drawn so that the model-free measurements the
 // built-in agents describe from (nuclear density and size, eosin, fat, lumina) tell it apart, and

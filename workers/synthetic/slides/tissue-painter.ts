@@ -1,95 +1,28 @@
-import { stainVectors } from '../../../activities/histology/stain-deconvolution.js';
 import { cellHash as hash } from './cell-hash.js';
 import { LobuleSepta } from './lobule-septa.js';
+import { colourRegions } from './tissue-colour.js';
+import { everywhere, type TissueOutline } from './tissue-outline.js';
+import {
+  band,
+  epithelium,
+  fat,
+  glass,
+  lumen,
+  paintEllipse,
+  paintNucleus,
+  stroma,
+  type Disc,
+  type Gland,
+  type Nucleus,
+} from './tissue-regions.js';
+import type { TissueStyle } from './tissue-style.js';
 
 // Paints H&E-like tissue of one style into any level-0 rectangle, so a slide is drawn tile by tile
 // and never held whole. Every feature (fat vacuole, gland, nucleus) sits on a jittered grid and
 // derives from a hash of its cell, so adjacent tiles agree at their seams without sharing state.
-// Colours come from Beer–Lambert mixing with the stain vectors the measurements deconvolve with
-// (activities/histology), through a lookup table instead of a power per pixel.
+// The features are drawn into a region map (tissue-regions.ts) that tissue-colour.ts then colours.
 
-export interface TissueStyle {
-  /** Stroma (or the cytoplasm of a cell sheet): stain optical densities and fibre streaking (0–1). */
-  stroma: { eosin: number; hematoxylin: number; fibres: number };
-  nuclei: {
-    spacingUm: number;
-    /** Probability that a lattice cell in stroma holds a nucleus. */
-    presence: number;
-    radiusUm: number;
-    /** Relative spread of the radius (0.3 = ±30 %). */
-    radiusSpread: number;
-    /** Minor/major axis ratio range. */
-    aspect: [number, number];
-    hematoxylin: number;
-  };
-  /** Fat vacuoles on a jittered grid, apart from each other by a septum of stroma. */
-  fat?: { spacingUm: number; radiusUm: [number, number]; septumUm: number };
-  /** Fibrous septa between lobules of fat, and a capsule along the section's edge. */
-  septa?: { lobuleUm: number; widthUm: number; eosin: number; hematoxylin: number };
-  /** Glands: a lumen (slit or round acinus) ringed by epithelium whose nuclei are denser. */
-  glands?: {
-    spacingUm: number;
-    slitUm: [number, number];
-    acinusRadiusUm: [number, number];
-    epitheliumUm: number;
-    epithelium: { eosin: number; hematoxylin: number; nucleusPresence: number };
-  };
-}
-
-/** Where tissue is: a signed margin in level-0 pixels (positive inside) and a quick rectangle test. */
-export interface TissueOutline {
-  margin(x: number, y: number): number;
-  cover(x: number, y: number, width: number, height: number): 'all' | 'none' | 'some';
-}
-
-export const everywhere: TissueOutline = { margin: () => Infinity, cover: () => 'all' };
-
-const stroma = 0;
-const fat = 1;
-const lumen = 2;
-const glass = 3;
-const epithelium = 4;
-const band = 5;
-
-interface Disc {
-  x: number;
-  y: number;
-  r: number;
-}
-
-interface Gland extends Disc {
-  /** Semi-axes of the lumen and the cos/sin of its angle. */
-  a: number;
-  b: number;
-  cos: number;
-  sin: number;
-}
-
-interface Nucleus extends Disc {
-  aspect: number;
-  cos: number;
-  sin: number;
-}
-
-/**
- * 8-bit intensity of every optical density in steps of 1/odSteps up to maxOd (far above any stain
- * mix drawn here), so colouring is three look-ups and no power per pixel.
- */
-const odSteps = 1000;
-const maxOd = 8;
-const intensity = Uint8Array.from({ length: maxOd * odSteps + 1 }, (_, i) =>
-  Math.min(255, Math.max(0, Math.round(256 * 10 ** -(i / odSteps) - 1))),
-);
 const hexRow = Math.sqrt(3) / 2;
-
-/** The mean colour of bare glass (and of fat and lumina) as painted: a trace of both stains. */
-const glassOd = 0.006;
-export const glassRgb: readonly [number, number, number] = [0, 1, 2].map(
-  (c) => intensity[Math.round(glassOd * (stainVectors.hematoxylin[c]! + stainVectors.eosin[c]!) * odSteps)]!,
-) as [number, number, number];
-const sineSteps = 1024;
-const sineMask = sineSteps - 1;
-const sine = Float32Array.from({ length: sineSteps }, (_, i) => Math.sin((2 * Math.PI * i) / sineSteps));
 
 export class TissuePainter {
   private readonly px: (um: number) => number;
@@ -140,7 +73,7 @@ export class TissuePainter {
     const nucleusWeight = new Float32Array(n);
     for (const nucleus of this.nuclei(x0, y0, width, height))
       paintNucleus(nucleusWeight, region, x0, y0, width, height, nucleus);
-    return this.colour(region, nucleusWeight, x0, y0, width, height);
+    return colourRegions(this.style, this.salt, this.px, region, nucleusWeight, x0, y0, width, height);
   }
 
   private paintOutline(region: Uint8Array, x0: number, y0: number, width: number, height: number): void {
@@ -299,74 +232,6 @@ export class TissuePainter {
       }
     }
   }
-
-  private colour(
-    region: Uint8Array,
-    nucleusWeight: Float32Array,
-    x0: number,
-    y0: number,
-    width: number,
-    height: number,
-  ): Buffer {
-    const { stroma: st, nuclei, glands, septa } = this.style;
-    const ep = glands?.epithelium ?? st;
-    const se = septa ?? st;
-    const [hR, hG, hB] = stainVectors.hematoxylin;
-    const [eR, eG, eB] = stainVectors.eosin;
-    const out = Buffer.allocUnsafe(width * height * 3);
-    // Fibres: eosin streaks along two slowly bending directions, read from a sine table.
-    const k1 = sineSteps / (2 * Math.PI * this.px(2.2));
-    const k2 = sineSteps / (2 * Math.PI * this.px(7));
-    const fibres = 0.5 * st.fibres;
-    const sH = st.hematoxylin;
-    const sE = st.eosin;
-    const pH = ep.hematoxylin;
-    const pE = ep.eosin;
-    const nH = nuclei.hematoxylin;
-    const od = (value: number): number => intensity[(value * odSteps + 0.5) | 0]!;
-    for (let row = 0, i = 0; row < height; row++) {
-      const y = y0 + row;
-      const bend = 40 * sine[((y * k2 * 0.11) | 0) & sineMask]!;
-      const rowHash = Math.imul(y, 0x165667b1) ^ this.salt;
-      for (let col = 0; col < width; col++, i++) {
-        const kind = region[i]!;
-        // Pixel noise from a hash of the position, so a pixel is the same however the slide is
-        // cut into tiles; two uniform numbers from its high and low halves.
-        let noise = Math.imul(x0 + col, 0x27d4eb2d) ^ rowHash;
-        noise = Math.imul(noise ^ (noise >>> 15), 0x85ebca6b);
-        noise ^= noise >>> 13;
-        const r1 = (noise >>> 16) / 65536 - 0.5;
-        const r2 = (noise & 0xffff) / 65536 - 0.5;
-        let h: number;
-        let e: number;
-        if (kind === stroma) {
-          const x = x0 + col;
-          const streak =
-            1 +
-            fibres *
-              (sine[((x * 0.8 + y * 0.6 + bend) * k1) & sineMask]! +
-                0.6 * sine[((x * 0.3 - y * 0.95) * k2) & sineMask]!);
-          const fibre = (1 + 0.3 * r1) * streak;
-          const w = nucleusWeight[i]!;
-          h = sH * fibre + w * nH * (1 + 0.3 * r2);
-          e = sE * fibre * (1 - 0.6 * w) + 0.08 * w;
-        } else if (kind === epithelium || kind === band) {
-          const fibre = 1 + 0.3 * r1;
-          const w = nucleusWeight[i]!;
-          h = (kind === band ? se.hematoxylin : pH) * fibre + w * nH * (1 + 0.3 * r2);
-          e = (kind === band ? se.eosin : pE) * fibre * (1 - 0.6 * w) + 0.08 * w;
-        } else {
-          h = glassOd + 0.004 * r1;
-          e = glassOd + 0.004 * r2;
-        }
-        const at = 3 * i;
-        out[at] = od(h * hR + e * eR);
-        out[at + 1] = od(h * hG + e * eG);
-        out[at + 2] = od(h * hB + e * eB);
-      }
-    }
-    return out;
-  }
 }
 
 function cellKey(i: number, j: number): number {
@@ -375,67 +240,4 @@ function cellKey(i: number, j: number): number {
 
 function lerp([from, to]: [number, number], t: number): number {
   return from + (to - from) * t;
-}
-
-/** Sets pixels inside a rotated ellipse (semi-axes a, b) from `from` to `kind`. */
-function paintEllipse(
-  region: Uint8Array,
-  x0: number,
-  y0: number,
-  width: number,
-  height: number,
-  centre: { x: number; y: number; cos?: number; sin?: number },
-  a: number,
-  b: number,
-  kind: number,
-  from: number,
-): void {
-  const cos = centre.cos ?? 1;
-  const sin = centre.sin ?? 0;
-  const reach = Math.max(a, b);
-  const top = Math.max(0, Math.floor(centre.y - reach - y0));
-  const bottom = Math.min(height - 1, Math.ceil(centre.y + reach - y0));
-  const left = Math.max(0, Math.floor(centre.x - reach - x0));
-  const right = Math.min(width - 1, Math.ceil(centre.x + reach - x0));
-  for (let row = top; row <= bottom; row++) {
-    const dy = y0 + row + 0.5 - centre.y;
-    for (let col = left; col <= right; col++) {
-      const dx = x0 + col + 0.5 - centre.x;
-      const u = (dx * cos + dy * sin) / a;
-      const v = (-dx * sin + dy * cos) / b;
-      const i = row * width + col;
-      if (u * u + v * v <= 1 && region[i] === from) region[i] = kind;
-    }
-  }
-}
-
-/** A nucleus with a one-pixel soft rim (weights 0–1), as a scanned edge looks; only on cells, not spaces. */
-function paintNucleus(
-  weight: Float32Array,
-  region: Uint8Array,
-  x0: number,
-  y0: number,
-  width: number,
-  height: number,
-  n: Nucleus,
-): void {
-  const reach = n.r + 1;
-  const top = Math.max(0, Math.floor(n.y - reach - y0));
-  const bottom = Math.min(height - 1, Math.ceil(n.y + reach - y0));
-  const left = Math.max(0, Math.floor(n.x - reach - x0));
-  const right = Math.min(width - 1, Math.ceil(n.x + reach - x0));
-  const rim = n.r * Math.sqrt(n.aspect);
-  for (let row = top; row <= bottom; row++) {
-    const dy = y0 + row + 0.5 - n.y;
-    for (let col = left; col <= right; col++) {
-      const i = row * width + col;
-      const kind = region[i];
-      if (kind !== stroma && kind !== epithelium && kind !== band) continue;
-      const dx = x0 + col + 0.5 - n.x;
-      const u = (dx * n.cos + dy * n.sin) / n.r;
-      const v = (-dx * n.sin + dy * n.cos) / (n.r * n.aspect);
-      const w = Math.min(1, Math.max(0, 0.5 - (Math.sqrt(u * u + v * v) - 1) * rim));
-      if (w > weight[i]!) weight[i] = w;
-    }
-  }
 }
