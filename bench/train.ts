@@ -27,7 +27,8 @@ import { CheckpointSync, newestStoredCheckpoint, uploadFile } from '../activitie
 import { exportTrainedModel } from '../activities/train/model-export.js';
 import { parseOpenClipLogLine } from '../activities/train/open-clip-log.js';
 import { runTrainingAttempt } from '../activities/train/train-attempt.js';
-import { TrainHyperparameters, stagePrefix } from '../activities/train/train-input.js';
+import { TrainHyperparameters } from '../activities/train/train-input.js';
+import { trainKeys } from '../activities/contracts/keys.js';
 import { trainerArgs } from '../activities/train/trainer-args.js';
 import type { TrainerArgsInput } from '../activities/train/trainer-args.js';
 import { resolveTrainingDataset, stageDataset } from '../activities/train/training-data.js';
@@ -102,7 +103,7 @@ try {
     });
 
     const work = join(dir, `ours-${repeat}`);
-    const prefix = stagePrefix(`bench-${repeat}`, 'stage');
+    const prefix = trainKeys.stage(`bench-${repeat}`, 'stage');
     const ours = { ms: 0, stagedMs: 0, checkpointAt: [] as number[], rates: [] as number[] };
     const counts = { uploads: 0, uploadedBytes: 0, device: 'default' };
     const begun = performance.now();

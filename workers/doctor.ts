@@ -2,6 +2,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { errorMessage } from '../activities/common/errors.js';
+import { doctorProbeKey, workflowIds } from '../activities/contracts/keys.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { pathgenDiagnostic } from '../workflows/diagnostic.js';
 import { queueRoles } from '../activities/contracts/task-queues.js';
@@ -122,7 +123,7 @@ async function checkQueue(
   try {
     const result = await client.workflow.execute<typeof pathgenDiagnostic>('pathgenDiagnostic', {
       taskQueue: workflowQueue,
-      workflowId: `pathgen-doctor-${role}-${hostname()}-${randomUUID()}`,
+      workflowId: workflowIds.doctor(role, hostname(), randomUUID()),
       args: [{ queue, scheduleToStartSeconds: timeoutSeconds }],
       // Without a workflow worker nothing happens at all; this bound turns that into an answer.
       workflowExecutionTimeout: `${timeoutSeconds + 5}s`,
@@ -157,7 +158,7 @@ function describeFailure(error: unknown): string {
 }
 
 async function checkStore(store: ObjectStore): Promise<DoctorCheck> {
-  const key = `_doctor/${hostname()}-${randomUUID()}.txt`;
+  const key = doctorProbeKey(hostname(), randomUUID());
   const payload = Buffer.from(`pathgen doctor ${new Date().toISOString()}`);
   const started = Date.now();
   try {

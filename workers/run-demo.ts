@@ -1,10 +1,11 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { exportKeys, workflowIds } from '../activities/contracts/keys.js';
 import { readExportPointer } from '../activities/export/index.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { pathgenRun, RunResult } from '../workflows/run.js';
-import { progressQuery, runWorkflowId } from '../workflows/run.js';
+import { progressQuery } from '../workflows/run.js';
 import type { PathgenConfig } from './config/schema.js';
 import { createProgressView, ensureTemporalDevServer, formatDemoSummary, writeDemoCohort } from './demo/index.js';
 import { formatDemoTrainSummary, trainAndEvaluateDemo, type DemoTrainOutcome } from './demo/demo-train.js';
@@ -70,7 +71,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     try {
       const client = new Client({ connection, namespace: config.temporal.namespace });
       const runId = `demo-${options.slides}-${options.seed}`;
-      const workflowId = runWorkflowId(runId);
+      const workflowId = workflowIds.run(runId);
       // The same run id each time: a rerun is a new execution that finds every finished stage in the store.
       const handle = await client.workflow
         .start<typeof pathgenRun>('pathgenRun', {
@@ -147,9 +148,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
 
 /** Where the exported dataset is: a folder for the fs store, else its store URI. */
 async function datasetLocation(store: ObjectStore, runId: string): Promise<string> {
-  const exportPrefix = `exports/${runId}`;
+  const exportPrefix = exportKeys.prefix(runId);
   const pointer = await readExportPointer(store, exportPrefix);
-  const key = pointer ? `${exportPrefix}/versions/${pointer.version}` : exportPrefix;
+  // The version's folder: its prefix without the trailing '/' (a key may not end in one).
+  const key = pointer ? exportKeys.version(exportPrefix, pointer.version).replace(/\/$/, '') : exportPrefix;
   const local = store.localFile?.(key);
   return local ?? `${store.description}${key}`;
 }

@@ -1,6 +1,8 @@
 import type { ManifestRow } from '../manifest/manifest-row.js';
 import type { AgentUsage } from './usage.js';
 
+export type { ManifestRow };
+
 // What a run hands a slide workflow and what comes back: the job (a manifest row, or a
 // materialize-mode slide), what recordSlide is told when the slide ends, and the summary it returns.
 

@@ -1,15 +1,10 @@
 import type { AgentUsage } from '../agents/index.js';
 import type { SlideJob, SlideStatus } from './slide-job.js';
 
-// What a run leaves in the store for each slide: one slide record at `runs/<runId>/slides/<slideId>.json`,
-// written last by the slide workflow (a completed slide, or a failed one with its reason). The
-// export reads these records and nothing else to find a run's samples; reruns overwrite them.
-
-export function slideRecordKey(runId: string, slideId: string): string {
-  return `runs/${runId}/slides/${slideId}.json`;
-}
-
-export const slideRecordsPrefix = (runId: string): string => `runs/${runId}/slides/`;
+// What a run leaves in the store for each slide: one slide record at `runs/<runId>/slides/<slideId>.json`
+// (runKeys.slideRecord in keys.ts), written last by the slide workflow (a completed slide, or a
+// failed one with its reason). The export reads these records and nothing else to find a run's
+// samples; reruns overwrite them.
 
 /** One captioned (or failed) patch of a slide, pointing at its stored pieces. */
 export interface SampleRef {

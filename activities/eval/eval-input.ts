@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PathgenError } from '../common/errors.js';
 import { inputProblems } from '../common/input-problems.js';
+import { evalReportPrefix as evalReportKeyPrefix } from '../contracts/keys.js';
 import { datasetSpecSchema } from './datasets/index.js';
 
 // What `pathgenEval` takes, checked once by the prepare activity (field names in the error).
@@ -82,6 +83,7 @@ export function parseEvalInput(input: unknown): ResolvedEvalInput {
   return parsed.data;
 }
 
+/** Where the report goes, ending in '/': the input's `reportPrefix`, else `evals/<evalId>/`. */
 export function evalReportPrefix(input: ResolvedEvalInput): string {
-  return (input.reportPrefix ?? `evals/${input.evalId}`).replace(/\/+$/, '') + '/';
+  return (input.reportPrefix ?? evalReportKeyPrefix(input.evalId)).replace(/\/+$/, '') + '/';
 }

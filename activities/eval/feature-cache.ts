@@ -45,10 +45,6 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function featureKey(modelKey: string, contentHash: string): string {
-  return `features/${modelKey}/${contentHash.slice(0, 2)}/${contentHash}.f32`;
-}
-
 export async function readCachedFeature(
   store: ObjectStore,
   key: string,

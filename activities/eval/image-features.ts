@@ -7,7 +7,8 @@ import { PathgenError } from '../common/errors.js';
 import { forEachBounded } from '../export/store-upload.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { RgbImage } from '../wsi/slide-reader.js';
-import { featureKey, readCachedFeature, sha256Hex, writeCachedFeature } from './feature-cache.js';
+import { featureKeys } from '../contracts/keys.js';
+import { readCachedFeature, sha256Hex, writeCachedFeature } from './feature-cache.js';
 
 // Image files → L2-normalised CLIP image features, one row per file in the order given, through
 // the feature cache. Files are read, hashed and looked up a chunk at a time; only the misses are
@@ -51,7 +52,7 @@ export async function embedImageFiles(paths: readonly string[], options: ImageFe
       const bytes = await readFile(file).catch((error: unknown) => {
         throw new PathgenError('InvalidDataset', `cannot read image ${file}: ${(error as Error).message}`, { file });
       });
-      const key = featureKey(options.modelKey, sha256Hex(bytes));
+      const key = featureKeys.image(options.modelKey, sha256Hex(bytes));
       const hit = await readCachedFeature(store, key, dim);
       if (hit) {
         features.set(hit, (start + offset) * dim);

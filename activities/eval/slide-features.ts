@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { ClipModel } from '../clip/clip-model.js';
 import { embedInBatches } from '../clip/embedding-pipeline.js';
+import { featureKeys } from '../contracts/keys.js';
 import { preprocessBatch } from '../clip/preprocess.js';
 import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -38,7 +39,7 @@ export async function slideBagKey(file: string, modelKey: string, tiling: PlanOp
   const identity = createHash('sha256')
     .update(JSON.stringify({ file, size: info.size, mtime: info.mtimeMs, tiling }))
     .digest('hex');
-  return `features/${modelKey}/slides/${identity}.f32`;
+  return featureKeys.slide(modelKey, identity);
 }
 
 export async function slideBag(file: string, options: SlideFeatureOptions): Promise<SlideBag> {

@@ -1,4 +1,5 @@
 import { PathgenError } from '../common/errors.js';
+import { exportKeys } from '../contracts/keys.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { assertValidKey } from '../store/store-errors.js';
 import { datasetCardJson, datasetCardMarkdown } from './dataset-card.js';
@@ -9,7 +10,6 @@ import {
   exportPointerFormat,
   readExportPointer,
   versionPattern,
-  versionPrefix,
   writeExportPointer,
 } from './export-pointer.js';
 import type { ExportPointer } from './export-pointer.js';
@@ -122,7 +122,7 @@ async function writeVersion(
   const { store } = options;
   const formats = { webdataset: true, csv: true, pathgenJson: true, ...options.formats };
   const samplesPerShard = options.samplesPerShard ?? 1000;
-  const prefix = versionPrefix(options.exportPrefix, options.version);
+  const prefix = exportKeys.version(options.exportPrefix, options.version);
   const keys = {
     shards: `${prefix}shards/`,
     csv: `${prefix}captions.tsv`,

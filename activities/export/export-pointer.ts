@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PathgenError } from '../common/errors.js';
+import { exportKeys } from '../contracts/keys.js';
 import { getIfExists, listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { forEachBounded } from './store-upload.js';
@@ -40,17 +41,9 @@ const exportPointerSchema = z.object({
 
 export type ExportPointer = z.infer<typeof exportPointerSchema>;
 
-export function pointerKey(exportPrefix: string): string {
-  return `${exportPrefix}/LATEST.json`;
-}
-
-export function versionPrefix(exportPrefix: string, version: string): string {
-  return `${exportPrefix}/versions/${version}/`;
-}
-
 /** The version a reader should use now, or undefined when nothing was exported yet. */
 export async function readExportPointer(store: ObjectStore, exportPrefix: string): Promise<ExportPointer | undefined> {
-  const key = pointerKey(exportPrefix);
+  const key = exportKeys.pointer(exportPrefix);
   const bytes = await getIfExists(store, key);
   if (!bytes) return undefined;
   const parsed = exportPointerSchema.safeParse(JSON.parse(bytes.toString('utf8')));
@@ -66,7 +59,7 @@ export async function writeExportPointer(
   exportPrefix: string,
   pointer: ExportPointer,
 ): Promise<void> {
-  await store.put(pointerKey(exportPrefix), Buffer.from(`${JSON.stringify(pointer, null, 2)}\n`), {
+  await store.put(exportKeys.pointer(exportPrefix), Buffer.from(`${JSON.stringify(pointer, null, 2)}\n`), {
     contentType: 'application/json',
   });
 }
@@ -83,7 +76,7 @@ export async function deleteUnreferencedVersions(
   pointer: ExportPointer,
 ): Promise<string[]> {
   const keep = new Set([pointer.version, ...pointer.previousVersions]);
-  const root = `${exportPrefix}/versions/`;
+  const root = exportKeys.versions(exportPrefix);
   const removed = new Set<string>();
   // Deleting page by page keeps memory flat for versions of a million images; a listing resumes
   // after the last key it returned, so deleting what it returned does not disturb it.

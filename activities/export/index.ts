@@ -12,10 +12,8 @@ export {
 export {
   deleteUnreferencedVersions,
   exportPointerFormat,
-  pointerKey,
   readExportPointer,
   versionPattern,
-  versionPrefix,
   type ExportPointer,
 } from './export-pointer.js';
 export { assertSampleKey, compareKeys, sampleKey, sampleKeyPattern } from './sample-key.js';

@@ -1,4 +1,5 @@
 import { PathgenError } from '../common/errors.js';
+import { materializeKeys } from '../contracts/keys.js';
 import { forEachBounded, StoreUpload } from '../export/store-upload.js';
 import type { ObjectStore } from '../store/object-store.js';
 import type { TcgaProjectCode } from '../tcga/tcga-projects.js';
@@ -93,8 +94,8 @@ export async function groupPathgenRecords(options: MaterializeGroupOptions): Pro
     slides: 0,
     errorCounts: { InvalidJson: 0, InvalidRecord: 0, UnknownWsiId: 0 },
     errors: [],
-    slidesKey: `${prefix}/slides.jsonl`,
-    errorsKey: `${prefix}/errors.jsonl`,
+    slidesKey: materializeKeys.slides(prefix),
+    errorsKey: materializeKeys.errors(prefix),
   };
 
   const flush = async () => {
@@ -103,7 +104,7 @@ export async function groupPathgenRecords(options: MaterializeGroupOptions): Pro
     bufferedCount = 0;
     await forEachBounded(groups, partConcurrency, async ([wsiId, patches]) => {
       const slide = slides.get(wsiId) as MaterializeSlide;
-      const key = `${prefix}/patches/${slide.slideId}/part-${String(slide.parts.length).padStart(6, '0')}.jsonl`;
+      const key = materializeKeys.groupedPatchesPart(prefix, slide.slideId, slide.parts.length);
       slide.parts.push(key);
       await store.put(key, Buffer.from(patches.map((patch) => JSON.stringify(patch)).join('\n') + '\n'));
     });

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { withTypedFailures } from '../runtime/activity-failure.js';
+import { agentKeys, findingsKey } from '../contracts/keys.js';
 import { zeroUsage, patchFailure, promptVersion, addUsage } from '../agents/index.js';
 import type {
   AgentUsage,
@@ -84,10 +85,6 @@ export interface AgentStageDeps {
   agents: () => Promise<Agents>;
 }
 
-export function stageKey(outputPrefix: string, stage: PatchAgentName, id: string): string {
-  return `${outputPrefix}/${stage}/${id}.json`;
-}
-
 export function createAgentActivities(deps: AgentStageDeps) {
   return {
     /** A report → findings, stored once per (report, agent backend, model, prompt version). */
@@ -105,7 +102,7 @@ async function extractFindings(deps: AgentStageDeps, input: FindingsInput): Prom
   const agents = await deps.agents();
   const settings = agents.settings.findings;
   const model = settings.backend === 'builtin' ? 'builtin' : (settings.model ?? '');
-  const key = `findings/${input.slideId}/${hash([report, settings.backend, model, promptVersion('findings')])}.json`;
+  const key = findingsKey(input.slideId, hash([report, settings.backend, model, promptVersion('findings')]));
   const existing = await getIfExists(deps.store, key);
   if (existing) {
     const stored = parseJson<StoredFindings>(existing, key);
@@ -200,7 +197,7 @@ async function runStage(
   // tells a slow endpoint from a dead worker.
   await whileHeartbeating(progress, () =>
     forEachConcurrently(input.patches, parallel, signal, async (patch) => {
-      const key = stageKey(input.outputPrefix, stage, patch.id);
+      const key = agentKeys.stage(input.outputPrefix, stage, patch.id);
       const stored = await getIfExists(deps.store, key);
       const existing = stored ? parseJson<StageRecord<object>>(stored, key) : undefined;
       if (existing && !worthRetrying(existing)) {
@@ -269,7 +266,7 @@ async function upstream<T>(
   stage: PatchAgentName,
   id: string,
 ): Promise<StageRecord<T>> {
-  const key = stageKey(outputPrefix, stage, id);
+  const key = agentKeys.stage(outputPrefix, stage, id);
   const stored = await getIfExists(store, key);
   if (!stored) {
     throw new PathgenError('InvalidInput', `patch ${id} has no ${stage} result at ${key}: run ${stage} first`, { key });

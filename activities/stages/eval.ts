@@ -23,6 +23,10 @@ import { formatPrompts, zeroShotClassifier, zeroShotLogits, zeroShotPredict } fr
 import { localSlidePath } from '../staging/local-slide.js';
 import type { ObjectStore } from '../store/object-store.js';
 
+// The workflow takes its input and report types from here, the eval stage's factory.
+export type { EvalInput, EvalReport };
+export type { EvalTaskResult } from '../eval/eval-types.js';
+
 // The evaluation activities (GPU queue, but the report on CPU): each task is one activity that
 // loads the model, gets its features through the cache, and returns a small JSON result; the
 // workflow gathers them into the report. Nothing here is PathGen-specific beyond the defaults.

@@ -2,10 +2,10 @@ import { Context } from '@temporalio/activity';
 import path from 'node:path';
 import { withTypedFailures } from '../runtime/activity-failure.js';
 import { PathgenError } from '../common/errors.js';
-import { compareKeys, exportDataset, pointerKey, sampleKey } from '../export/index.js';
+import { compareKeys, exportDataset, sampleKey } from '../export/index.js';
 import type { DatasetCardJson, ExportFormats, ExportPointer, ExportSample } from '../export/index.js';
 import { whileHeartbeating } from '../runtime/heartbeat.js';
-import { slideRecordsPrefix } from '../contracts/slide-record.js';
+import { exportKeys, runKeys } from '../contracts/keys.js';
 import type { SampleRef, SlideRecord } from '../contracts/slide-record.js';
 import { listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -93,8 +93,8 @@ async function exportRun(deps: ExportDeps, input: ExportRunInput): Promise<Expor
   const { store } = deps;
   const context = Context.current();
   const signal = context.cancellationSignal;
-  assertValidPrefix(slideRecordsPrefix(input.runId));
-  const exportPrefix = input.exportPrefix ?? `exports/${input.runId}`;
+  assertValidPrefix(runKeys.slideRecords(input.runId));
+  const exportPrefix = input.exportPrefix ?? exportKeys.prefix(input.runId);
   const tally: Tally = { slides: 0, failedSlides: 0, failures: { ...input.additionalFailures } };
   let progress: ExportHeartbeat = { phase: 'listing' };
 
@@ -144,7 +144,7 @@ async function exportRun(deps: ExportDeps, input: ExportRunInput): Promise<Expor
     slides: tally.slides,
     failedSlides: tally.failedSlides,
     failures: sortedCounts(failures),
-    pointerKey: pointerKey(exportPrefix),
+    pointerKey: exportKeys.pointer(exportPrefix),
     urlPattern: shardUrlPattern(store, pointer.shardPattern),
     written: outcome.written,
   };
@@ -159,7 +159,7 @@ interface SlideEntry {
 
 /** The run's slide record keys, in the order their samples' keys sort. */
 async function listSlideRecords(store: ObjectStore, runId: string): Promise<SlideEntry[]> {
-  const root = slideRecordsPrefix(runId);
+  const root = runKeys.slideRecords(runId);
   const slides: SlideEntry[] = [];
   for await (const object of listAll(store, root)) {
     const name = object.key.slice(root.length);

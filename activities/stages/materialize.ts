@@ -1,11 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { withTypedFailures } from '../runtime/activity-failure.js';
 import { zeroUsage } from '../agents/index.js';
 import { PathgenError } from '../common/errors.js';
-import { forEachBounded } from '../export/index.js';
 import { whileHeartbeating } from '../runtime/heartbeat.js';
 import {
   groupPathgenRecords,
@@ -19,19 +17,17 @@ import type {
   ManifestCursor,
   ManifestFieldError,
   MaterializeErrorReason,
-  MaterializePatch,
   MaterializeRecordError,
 } from '../manifest/index.js';
-import { slideRecordKey } from '../contracts/slide-record.js';
-import type { SampleRef, SlideRecord } from '../contracts/slide-record.js';
+import { materializeKeys, runKeys } from '../contracts/keys.js';
+import type { SlideRecord } from '../contracts/slide-record.js';
 import type { MaterializeSlideRef } from '../contracts/slide-job.js';
 import { localSlidePath } from '../staging/local-slide.js';
 import { listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { isStoreError } from '../store/store-errors.js';
 import { openSlide } from '../wsi/open-slide.js';
-import type { PatchCandidate } from '../wsi/patch-grid.js';
-import { readPatches } from '../wsi/patch-reading.js';
+import { cropListedPositions, duplicatePosition, positionOutsideSlide } from '../manifest/materialize-crops.js';
 
 // Materialize mode: a released PathGen-1.6M JSON (or any file in its format) and a wsi_id → slide
 // lookup become a run's slide records, with the 672×672 level-0 crops cut from the lab's own
@@ -116,15 +112,8 @@ export type MaterializeHeartbeat =
   /** Every position before `next` (in source order) is done. */
   | { phase: 'patches'; next: number; total: number; written: number };
 
-export const positionOutsideSlide = 'PositionOutsideSlide';
-export const duplicatePosition = 'DuplicatePosition';
-const jpegQuality = 95;
 const maxPageBytes = 200_000;
 const firstErrors = 10;
-
-export function materializePrefix(runId: string): string {
-  return `runs/${runId}/materialize`;
-}
 
 export function createMaterializeActivities(deps: MaterializeDeps) {
   return {
@@ -147,8 +136,8 @@ async function groupMaterializeInput(
 ): Promise<GroupMaterializeResult> {
   checkRunId(input.runId);
   const { store } = deps;
-  const prefix = materializePrefix(input.runId);
-  const doneKey = `${prefix}/grouping.json`;
+  const prefix = materializeKeys.prefix(input.runId);
+  const doneKey = materializeKeys.grouping(prefix);
   if (await store.exists(doneKey)) {
     const done = JSON.parse((await store.get(doneKey)).toString('utf8')) as GroupMaterializeResult;
     if (done.pathgenJson !== input.pathgenJson || done.lookup !== input.lookup) {
@@ -207,19 +196,17 @@ async function readMaterializeSlides(
   if (!Number.isSafeInteger(input.limit) || input.limit < 1) {
     throw new PathgenError('InvalidInput', `limit must be a positive integer, got ${input.limit}`);
   }
-  const prefix = materializePrefix(input.runId);
-  if (!(await deps.store.exists(`${prefix}/grouping.json`))) {
+  const prefix = materializeKeys.prefix(input.runId);
+  if (!(await deps.store.exists(materializeKeys.grouping(prefix)))) {
     throw new PathgenError(
       'InvalidInput',
       `run ${input.runId} has no materialize grouping: run groupMaterializeInput first`,
-      {
-        runId: input.runId,
-      },
+      { runId: input.runId },
     );
   }
   // Slide references are usually short; a page of long ones is cut until it fits a workflow payload.
   for (let limit = input.limit; ; limit = Math.ceil(limit / 2)) {
-    const page = await readMaterializeSlidesPage(deps.store, `${prefix}/slides.jsonl`, {
+    const page = await readMaterializeSlidesPage(deps.store, materializeKeys.slides(prefix), {
       ...(input.cursor !== undefined ? { cursor: input.cursor } : {}),
       limit,
     });
@@ -246,7 +233,7 @@ async function materializeSlide(deps: MaterializeDeps, input: MaterializeSlideIn
   }
   const { store } = deps;
   const startedAt = new Date().toISOString();
-  const recordKey = slideRecordKey(input.runId, input.slideId);
+  const recordKey = runKeys.slideRecord(input.runId, input.slideId);
   const existing = await readCompletedRecord(store, recordKey);
   if (existing !== undefined) {
     return {
@@ -259,8 +246,11 @@ async function materializeSlide(deps: MaterializeDeps, input: MaterializeSlideIn
     };
   }
 
-  const prefix = materializePrefix(input.runId);
-  const keys = { patches: `${prefix}/patches/${input.slideId}/`, records: `${prefix}/records/${input.slideId}/` };
+  const prefix = materializeKeys.prefix(input.runId);
+  const keys = {
+    patches: materializeKeys.groupedPatches(prefix, input.slideId),
+    records: materializeKeys.records(prefix, input.slideId),
+  };
   const { patches, duplicates } = await slidePatches(store, prefix, input);
   const context = Context.current();
   const signal = context.cancellationSignal;
@@ -272,71 +262,26 @@ async function materializeSlide(deps: MaterializeDeps, input: MaterializeSlideIn
     () => openSlide(localPath, { conversionCacheDir: path.join(deps.slideCacheDir, 'converted'), signal }),
   );
 
-  const samples: SampleRef[] = [];
-  const failures: Record<string, number> = {};
-  let reused = 0;
-  let written = 0;
+  let cropped: Awaited<ReturnType<typeof cropListedPositions>>;
   try {
-    const level0 = reader.levels[0] as { width: number; height: number };
-    const mpp = reader.mpp === null ? undefined : (reader.mpp.x + reader.mpp.y) / 2;
     const last = context.info.heartbeatDetails as MaterializeHeartbeat | undefined;
-    const resumeFrom = last?.phase === 'patches' && last.total === patches.length ? last.next : 0;
-
-    const toCheck: Array<{ index: number; sample: SampleRef & { recordKey: string } }> = [];
-    for (const [index, patch] of patches.entries()) {
-      const id = `${patch.x}_${patch.y}`;
-      const base = { id, x: patch.x, y: patch.y, level: 0, size: patchSize, ...(mpp !== undefined ? { mpp } : {}) };
-      const jpegKey = `${keys.patches}${id}.jpg`;
-      if (patch.x + patchSize > level0.width || patch.y + patchSize > level0.height) {
-        const reason =
-          `a ${patchSize}×${patchSize} crop at ${patch.x},${patch.y} does not fit in the slide's level 0 ` +
-          `(${level0.width}×${level0.height})`;
-        samples.push({ ...base, jpegKey, failure: { agent: 'materialize', code: positionOutsideSlide, reason } });
-        failures[positionOutsideSlide] = (failures[positionOutsideSlide] ?? 0) + 1;
-        continue;
-      }
-      const sample = { ...base, jpegKey, recordKey: `${keys.records}${id}.json` };
-      samples.push(sample);
-      if (index < resumeFrom) reused += 1;
-      else toCheck.push({ index, sample });
-    }
-
-    // Positions an earlier attempt finished after its last recorded heartbeat are found in the store.
-    const done = new Set<number>();
-    await forEachBounded(toCheck, 16, async ({ index, sample }) => {
-      if ((await store.exists(sample.jpegKey)) && (await store.exists(sample.recordKey))) done.add(index);
+    cropped = await cropListedPositions({
+      store,
+      reader,
+      patches,
+      prefix,
+      slideId: input.slideId,
+      patchSize,
+      resumeFrom: last?.phase === 'patches' && last.total === patches.length ? last.next : 0,
+      signal,
+      onProgress: (next, written) =>
+        context.heartbeat({ phase: 'patches', next, total: patches.length, written } satisfies MaterializeHeartbeat),
     });
-    reused += done.size;
-    const todo = toCheck.filter(({ index }) => !done.has(index));
-    const candidates: PatchCandidate[] = todo.map(({ sample }) => ({
-      x: sample.x,
-      y: sample.y,
-      level: 0,
-      width: patchSize,
-      height: patchSize,
-      tissue: 1,
-    }));
-    written = reused;
-    const heartbeat = (next: number) =>
-      context.heartbeat({ phase: 'patches', next, total: patches.length, written } satisfies MaterializeHeartbeat);
-    heartbeat(todo[0]?.index ?? patches.length);
-    for await (const { index, image } of readPatches(reader, candidates, { signal })) {
-      const { index: position, sample } = todo[index] as (typeof todo)[number];
-      const jpeg = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-        .jpeg({ quality: jpegQuality, chromaSubsampling: '4:4:4' })
-        .toBuffer();
-      await store.put(sample.jpegKey, jpeg, { contentType: 'image/jpeg' });
-      const caption = (patches[position] as MaterializePatch).caption;
-      await store.put(sample.recordKey, Buffer.from(`${JSON.stringify({ caption, source: 'pathgen-json' })}\n`), {
-        contentType: 'application/json',
-      });
-      written += 1;
-      heartbeat(position + 1);
-    }
   } finally {
     await reader.close();
   }
 
+  const { samples, failures, reused, written } = cropped;
   if (duplicates.length > 0) failures[duplicatePosition] = duplicates.length;
   const counts = {
     positions: patches.length,
@@ -373,7 +318,8 @@ async function slidePatches(
   input: MaterializeSlideInput,
 ): Promise<Awaited<ReturnType<typeof readMaterializePatches>>> {
   const parts: string[] = [];
-  for await (const object of listAll(store, `${prefix}/patches/${input.slideId}/part-`)) parts.push(object.key);
+  for await (const object of listAll(store, materializeKeys.groupedPatchesParts(prefix, input.slideId)))
+    parts.push(object.key);
   if (parts.length === 0) {
     throw new PathgenError(
       'InvalidInput',
@@ -401,9 +347,7 @@ function checkRunId(runId: string): void {
     throw new PathgenError(
       'InvalidInput',
       `run id ${JSON.stringify(runId)} must be 1–200 letters, digits, '.', '_' or '-'`,
-      {
-        runId,
-      },
+      { runId },
     );
   }
 }
@@ -413,9 +357,7 @@ function checkSlideId(slideId: string): void {
     throw new PathgenError(
       'InvalidInput',
       `slide id ${JSON.stringify(slideId)} must be 1–200 letters, digits, '.', '_' or '-'`,
-      {
-        slideId,
-      },
+      { slideId },
     );
   }
 }

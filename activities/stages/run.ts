@@ -1,19 +1,20 @@
 import { Context } from '@temporalio/activity';
 import type { StageRecord } from './agents.js';
-import { stageKey } from './agents.js';
 import { withTypedFailures } from '../runtime/activity-failure.js';
 import { zeroUsage } from '../agents/index.js';
-import type { AgentUsage } from '../agents/index.js';
 import { PathgenError } from '../common/errors.js';
 import { isManifestRowError, manifestSourceFromReference, readManifest, readManifestPage } from '../manifest/index.js';
 import type { ManifestCursor, ManifestRow, ManifestRowError, ManifestSource } from '../manifest/index.js';
 import type { RunSettings, RunSettingsOverrides } from '../contracts/run-settings.js';
-import { slideRecordKey, slideRecordsPrefix } from '../contracts/slide-record.js';
+import { agentKeys, runKeys } from '../contracts/keys.js';
 import type { SampleRef, SlideRecord } from '../contracts/slide-record.js';
 import { jobSlide, type RecordSlideInput, type SlideJob, type SlideSummary } from '../contracts/slide-job.js';
 import type { SelectPatchesResult } from './select.js';
 import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
+
+// The run workflow takes its cursor type from here, the run stage's factory.
+export type { ManifestCursor };
 
 // The run's own CPU activities: resolve settings and check the manifest once, hand out manifest
 // pages, write each slide's record, and find failed slides for a rerun. The workflow keeps only
@@ -74,10 +75,6 @@ export interface RunDeps {
   resolveRunSettings: (overrides: RunSettingsOverrides | undefined) => RunSettings;
 }
 
-export function manifestErrorsKey(runId: string): string {
-  return `runs/${runId}/manifest-errors.jsonl`;
-}
-
 export function createRunActivities(deps: RunDeps) {
   return {
     prepareRun: (input: PrepareRunInput) => withTypedFailures(() => prepareRun(deps, input)),
@@ -111,7 +108,7 @@ async function prepareRun(deps: RunDeps, input: PrepareRunInput): Promise<Prepar
     );
   }
   const settings = deps.resolveRunSettings(input.settings);
-  const errorsKey = manifestErrorsKey(input.runId);
+  const errorsKey = runKeys.manifestErrors(input.runId);
   // A rerun keeps the first execution's record of bad rows; materialize mode has none.
   if (!input.manifest) return { settings, rows: 0, goodRows: 0, badRows: 0, errorsKey, firstErrors: [] };
   const source = sourceOf(input.manifest, deps.store);
@@ -145,7 +142,7 @@ export function formatRowError(error: ManifestRowError): string {
 async function manifestPage(deps: RunDeps, input: ManifestPageInput): Promise<ManifestPageResult> {
   const source = sourceOf(input.manifest, deps.store);
   const badLines = new Set(
-    (await deps.store.get(manifestErrorsKey(input.runId)))
+    (await deps.store.get(runKeys.manifestErrors(input.runId)))
       .toString('utf8')
       .split('\n')
       .filter(Boolean)
@@ -185,7 +182,7 @@ async function recordSlide(deps: RunDeps, input: RecordSlideInput): Promise<Slid
       };
       if (patch.mpp !== undefined) sample.mpp = patch.mpp;
       if (input.agentsPrefix) {
-        const key = stageKey(input.agentsPrefix, 'summarize', patch.id);
+        const key = agentKeys.stage(input.agentsPrefix, 'summarize', patch.id);
         const stored = await getIfExists(store, key);
         const record: StageRecord<object> = stored
           ? (JSON.parse(stored.toString()) as StageRecord<object>)
@@ -221,7 +218,7 @@ async function recordSlide(deps: RunDeps, input: RecordSlideInput): Promise<Slid
     finishedAt: new Date().toISOString(),
     job: input.job,
   };
-  await store.put(slideRecordKey(input.runId, slide.slideId), Buffer.from(`${JSON.stringify(record)}\n`), {
+  await store.put(runKeys.slideRecord(input.runId, slide.slideId), Buffer.from(`${JSON.stringify(record)}\n`), {
     contentType: 'application/json',
   });
   return {
@@ -237,7 +234,7 @@ async function listFailedSlides(deps: RunDeps, input: FailedSlidesInput): Promis
   const slides: FailedSlidesResult['slides'] = [];
   let unrunnable = 0;
   let last: string | undefined;
-  const prefix = slideRecordsPrefix(input.runId);
+  const prefix = runKeys.slideRecords(input.runId);
   let page = await deps.store.listPage(prefix, {
     limit: 1000,
     ...(input.startAfter ? { startAfter: input.startAfter } : {}),

@@ -1,4 +1,5 @@
 import type { SelectionSettings } from '../contracts/run-settings.js';
+import { selectKeys } from '../contracts/keys.js';
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -79,12 +80,12 @@ export type SelectActivities = ReturnType<typeof createSelectActivities>;
 async function selectPatches(deps: SelectDeps, input: SelectPatchesInput): Promise<SelectPatchesResult> {
   const context = Context.current();
   const signal = context.cancellationSignal;
-  const prefix = input.outputPrefix ?? `select/${input.slideId}/${selectionHash(input)}`;
+  const prefix = input.outputPrefix ?? selectKeys.prefix(input.slideId, selectionHash(input));
   const keys = {
-    selection: `${prefix}/selection.jsonl`,
-    summary: `${prefix}/summary.json`,
-    result: `${prefix}/result.json`,
-    embeddings: `${prefix}/embeddings.f32`,
+    selection: selectKeys.selection(prefix),
+    summary: selectKeys.summary(prefix),
+    result: selectKeys.result(prefix),
+    embeddings: selectKeys.embeddings(prefix),
   };
   const done = await getIfExists(deps.store, keys.result);
   if (done) return { ...(JSON.parse(done.toString()) as SelectPatchesResult), reused: true };
@@ -115,7 +116,7 @@ async function selectPatches(deps: SelectDeps, input: SelectPatchesInput): Promi
           ...(model ? { scoring: { model, prompts } } : {}),
           ...(input.mppOverride !== undefined ? { mppOverride: input.mppOverride } : {}),
           batchSize: input.selection.batchSize,
-          checkpoint: storeBatchCheckpoint(deps.store, `${prefix}/batches`),
+          checkpoint: storeBatchCheckpoint(deps.store, selectKeys.batches(prefix)),
           selection: selectionOptions(input.selection),
           signal,
           onProgress: (next) => {
@@ -129,7 +130,7 @@ async function selectPatches(deps: SelectDeps, input: SelectPatchesInput): Promi
     for (const [written, { candidate }] of chosen.entries()) {
       signal.throwIfAborted();
       const id = `${candidate.x}_${candidate.y}`;
-      const key = `${prefix}/patches/${id}.jpg`;
+      const key = selectKeys.patch(prefix, id);
       const image = await readCandidate(reader, candidate);
       const jpeg = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
         .jpeg({ quality: input.selection.jpegQuality, chromaSubsampling: '4:4:4' })

@@ -1,4 +1,5 @@
 import type { TilingOptions } from '../contracts/run-settings.js';
+import { tileKeys } from '../contracts/keys.js';
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -64,13 +65,13 @@ async function tileSlide(deps: TileDeps, input: TileSlideInput): Promise<TileSli
   validate(input);
   const context = Context.current();
   const signal = context.cancellationSignal;
-  const prefix = input.outputPrefix ?? `tiles/${input.slideId}/${tilingHash(input)}`;
+  const prefix = input.outputPrefix ?? tileKeys.prefix(input.slideId, tilingHash(input));
   const keys = {
-    candidates: `${prefix}/candidates.jsonl`,
-    metadata: `${prefix}/metadata.json`,
-    thumbnail: `${prefix}/thumbnail.png`,
-    result: `${prefix}/result.json`,
-    ...(input.tiling.writePatches ? { patches: `${prefix}/patches/` } : {}),
+    candidates: tileKeys.candidates(prefix),
+    metadata: tileKeys.metadata(prefix),
+    thumbnail: tileKeys.thumbnail(prefix),
+    result: tileKeys.result(prefix),
+    ...(input.tiling.writePatches ? { patches: `${tileKeys.patches(prefix)}/` } : {}),
   };
 
   // The result object is written last: when it exists, everything it lists exists.
@@ -107,7 +108,7 @@ async function tileSlide(deps: TileDeps, input: TileSlideInput): Promise<TileSli
 
     let patchesWritten = 0;
     if (input.tiling.writePatches) {
-      patchesWritten = await writePatchesResumably(deps.store, reader, candidates, `${prefix}/patches`, signal);
+      patchesWritten = await writePatchesResumably(deps.store, reader, candidates, prefix, signal);
     }
 
     const result: TileSlideResult = {
@@ -135,7 +136,7 @@ async function writePatchesResumably(
   store: ObjectStore,
   reader: Awaited<ReturnType<typeof openSlide>>,
   candidates: readonly PatchCandidate[],
-  patchesPrefix: string,
+  tilePrefix: string,
   signal: AbortSignal,
 ): Promise<number> {
   const context = Context.current();
@@ -145,7 +146,7 @@ async function writePatchesResumably(
     startIndex,
     signal,
     write: async ({ candidate, png }) => {
-      await store.put(`${patchesPrefix}/${candidate.x}_${candidate.y}.png`, png, { contentType: 'image/png' });
+      await store.put(tileKeys.patch(tilePrefix, `${candidate.x}_${candidate.y}`), png, { contentType: 'image/png' });
     },
     onProgress: (next, total) => context.heartbeat({ phase: 'patches', next, total } satisfies TileHeartbeat),
   });

@@ -16,11 +16,15 @@ import {
   uploadFile,
 } from '../train/checkpoints.js';
 import { exportTrainedModel, type ExportModelInput, type ExportModelResult } from '../train/model-export.js';
-import { parseTrainInput, stagePrefix, type TrainStageSpec } from '../train/train-input.js';
+import { trainKeys } from '../contracts/keys.js';
+import { parseTrainInput, type TrainStageSpec } from '../train/train-input.js';
 import type { TrainInput } from '../train/train-input.js';
 import { runTrainingAttempt } from '../train/train-attempt.js';
 import { resolveTrainingDataset, stageDataset } from '../train/training-data.js';
 import type { ResolvedDataset, StagedDataset } from '../train/training-data.js';
+
+// The workflow takes its input and result types from here, the train stage's factory.
+export type { ExportModelResult, TrainInput };
 
 // The training activities (GPU queue): one open_clip run per stage as a child process, with its
 // progress in the heartbeat, its checkpoints copied to the store as they complete, and a retry on
@@ -150,15 +154,16 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
   const { store } = deps;
   const context = Context.current();
   const signal = context.cancellationSignal;
-  const prefix = stagePrefix(input.trainId, input.stage.name);
-  const resultKey = `${prefix}result.json`;
+  const prefix = trainKeys.stage(input.trainId, input.stage.name);
+  const checkpointsPrefix = trainKeys.checkpoints(prefix);
+  const resultKey = trainKeys.result(prefix);
   const done = await getIfExists(store, resultKey);
   if (done) return JSON.parse(done.toString('utf8')) as TrainStageResult;
 
   const { epochs } = input.stage.hyperparameters;
   const attempt = context.info.attempt;
   const dir = workDir(deps, input.trainId, input.stage.name);
-  const resumePoint = await newestStoredCheckpoint(store, `${prefix}checkpoints/`);
+  const resumePoint = await newestStoredCheckpoint(store, checkpointsPrefix);
   const resumedFromEpoch = resumePoint?.epoch ?? 0;
   const beat: TrainHeartbeat = {
     stage: input.stage.name,
@@ -187,20 +192,15 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
       const samples = staged.reduce((sum, dataset) => sum + dataset.samples, 0);
 
       const attemptName = `attempt-${attempt}`;
+      const logKey = trainKeys.log(prefix, attemptName);
       const logsDir = path.join(dir, 'logs');
       const checkpointDir = path.join(logsDir, attemptName, 'checkpoints');
       // Earlier attempts' folders go: their checkpoints that mattered are in the store, and a resume
       // reads only what the store holds.
       await clearFolder(logsDir);
-      const sync = new CheckpointSync(
-        store,
-        checkpointDir,
-        `${prefix}checkpoints/`,
-        input.keepCheckpoints,
-        ({ key }) => {
-          beat.latestCheckpoint = key;
-        },
-      );
+      const sync = new CheckpointSync(store, checkpointDir, checkpointsPrefix, input.keepCheckpoints, ({ key }) => {
+        beat.latestCheckpoint = key;
+      });
       if (resumePoint) beat.latestCheckpoint = resumePoint.key;
 
       let resumeFrom: string | undefined;
@@ -246,7 +246,7 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
           lastLoss = outcome.last?.loss ?? null;
           lastRate = outcome.last?.samplesPerSecond ?? null;
         } catch (error) {
-          await uploadLog(store, path.join(logsDir, attemptName), `${prefix}logs/${attemptName}.log`);
+          await uploadLog(store, path.join(logsDir, attemptName), logKey);
           // Cancelled: report it as Temporal's cancellation, not as a failure of the trainer.
           if (signal.aborted) throw signal.reason;
           throw error;
@@ -254,18 +254,17 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
         beat.phase = 'uploading';
       }
 
-      const final = await newestStoredCheckpoint(store, `${prefix}checkpoints/`);
+      const final = await newestStoredCheckpoint(store, checkpointsPrefix);
       if (!final || final.epoch < epochs) {
         throw new PathgenError(
           'TrainerFailed',
-          `the trainer exited cleanly but ${checkpointFileName(epochs)} is not there (newest: ${final ? checkpointFileName(final.epoch) : 'none'}); see ${prefix}logs/${attemptName}.log`,
+          `the trainer exited cleanly but ${checkpointFileName(epochs)} is not there (newest: ${final ? checkpointFileName(final.epoch) : 'none'}); see ${logKey}`,
           { stage: input.stage.name, epochs, newest: final?.epoch ?? null },
         );
       }
-      const logKey = `${prefix}logs/${attemptName}.log`;
       await uploadLog(store, path.join(logsDir, attemptName), logKey);
       const paramsFile = path.join(logsDir, attemptName, 'params.txt');
-      const paramsKey = (await stat(paramsFile).catch(() => undefined)) ? `${prefix}params.txt` : null;
+      const paramsKey = (await stat(paramsFile).catch(() => undefined)) ? trainKeys.params(prefix) : null;
       if (paramsKey) await uploadFile(store, paramsFile, paramsKey);
 
       const result: TrainStageResult = {

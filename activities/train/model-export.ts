@@ -2,10 +2,10 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadClipModel } from '../clip/clip-model.js';
 import { configFileName, readClipModelDirectory } from '../clip/model-directory.js';
+import { modelPrefix } from '../contracts/keys.js';
 import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { clearFolder, downloadFile, uploadFile } from './checkpoints.js';
-import { modelPrefix } from './train-input.js';
 import { runTrainerProcess } from './trainer-process.js';
 
 // The last step of a training: the final checkpoint → the CLIP model directory the select stage

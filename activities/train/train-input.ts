@@ -98,15 +98,3 @@ export function parseTrainInput(input: unknown): ResolvedTrainInput {
   }
   return parsed.data;
 }
-
-export function trainingPrefix(trainId: string): string {
-  return `training/${trainId}/`;
-}
-
-export function stagePrefix(trainId: string, stageName: string): string {
-  return `${trainingPrefix(trainId)}stages/${stageName}/`;
-}
-
-export function modelPrefix(modelId: string): string {
-  return `models/${modelId}/`;
-}

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PathgenError } from '../common/errors.js';
+import { exportKeys } from '../contracts/keys.js';
 import { readExportPointer } from '../export/export-pointer.js';
 import { stageFromStore } from '../staging/slide-cache.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -34,7 +35,7 @@ export interface StagedDataset extends ResolvedDataset {
 
 export async function resolveTrainingDataset(store: ObjectStore, ref: TrainingDatasetRef): Promise<ResolvedDataset> {
   if ('exportRun' in ref) {
-    const prefix = ref.exportPrefix ?? `exports/${ref.exportRun}`;
+    const prefix = ref.exportPrefix ?? exportKeys.prefix(ref.exportRun);
     const pointer = await readExportPointer(store, prefix);
     if (!pointer || pointer.shardPattern === null || pointer.samples === 0) {
       throw new PathgenError(

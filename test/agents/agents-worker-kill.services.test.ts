@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { workflowIds } from '../../activities/contracts/keys.js';
 import type { pathgenRun } from '../../workflows/run.js';
-import { runWorkflowId } from '../../workflows/run.js';
 import { startWorkerProcess } from '../helpers/cli-process.js';
 import { startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import type { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
@@ -67,7 +67,7 @@ describe('agents across a killed worker', () => {
     try {
       const handle = await client.workflow.start<typeof pathgenRun>('pathgenRun', {
         taskQueue: queues.cpu,
-        workflowId: runWorkflowId(runId),
+        workflowId: workflowIds.run(runId),
         args: [{ runId, manifest: { uri: manifest } }],
       });
       const waitFor = async (check: () => boolean, what: string) => {

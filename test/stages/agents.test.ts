@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAgentActivities, stageKey } from '../../activities/stages/agents.js';
+import { agentKeys } from '../../activities/contracts/keys.js';
+import { createAgentActivities } from '../../activities/stages/agents.js';
 import type { AgentBatchInput, AgentBatchResult, FindingsOutput, PatchRef } from '../../activities/stages/agents.js';
 import { createAgents } from '../../activities/agents/index.js';
 import type { AgentsSettings } from '../../activities/agents/index.js';
@@ -74,7 +75,9 @@ describe('agent activities', () => {
       const result: AgentBatchResult = await run(activities[stage], input);
       expect(result).toMatchObject({ patches: 3, succeeded: 3, failed: 0, reused: 0 });
     }
-    const record = JSON.parse((await store.get(stageKey(input.outputPrefix, 'summarize', patches[0]!.id))).toString());
+    const record = JSON.parse(
+      (await store.get(agentKeys.stage(input.outputPrefix, 'summarize', patches[0]!.id))).toString(),
+    );
     expect(record.ok).toBe(true);
     expect(record.caption).toMatch(/colon/i);
     expect(record.backend).toBe('builtin');
@@ -98,7 +101,7 @@ describe('agent activities', () => {
       const result: AgentBatchResult = await run(activities[stage], input);
       expect(result).toMatchObject({ succeeded: 2, failed: 1, failures: { InvalidInput: 1 } });
     }
-    const failed = JSON.parse((await store.get(stageKey('agents/b', 'summarize', patches[0]!.id))).toString());
+    const failed = JSON.parse((await store.get(agentKeys.stage('agents/b', 'summarize', patches[0]!.id))).toString());
     expect(failed).toMatchObject({ ok: false, failure: { agent: 'describe', code: 'InvalidInput' } });
     expect(server.log.filter((entry) => entry.status === 200)).toHaveLength(6);
     expect(server.log).toHaveLength(6);

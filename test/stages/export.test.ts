@@ -8,7 +8,7 @@ import { readExportPointer, sampleKey } from '../../activities/export/index.js';
 import type { DatasetCardJson, ExportPointer, PathgenJsonRecord } from '../../activities/export/index.js';
 import { createExportActivities } from '../../activities/stages/export.js';
 import type { ExportRunInput, ExportRunResult } from '../../activities/stages/export.js';
-import { slideRecordKey } from '../../activities/contracts/slide-record.js';
+import { runKeys } from '../../activities/contracts/keys.js';
 import type { SampleRef, SlideRecord } from '../../activities/contracts/slide-record.js';
 import { jpegOf } from '../export/export-samples.js';
 import { pythonTarMembers } from '../export/tar-tools.js';
@@ -67,7 +67,7 @@ async function captioned(
 }
 
 async function putSlideRecord(record: SlideRecord): Promise<void> {
-  await store.put(slideRecordKey(record.runId, record.slideId), Buffer.from(JSON.stringify(record)));
+  await store.put(runKeys.slideRecord(record.runId, record.slideId), Buffer.from(JSON.stringify(record)));
 }
 
 function shardFiles(pointer: ExportPointer): string[] {
@@ -248,11 +248,11 @@ describe('exportRun', () => {
 
   it('refuses a slide record that belongs to another slide, naming it', async () => {
     const run = 'run-c';
-    await store.put(slideRecordKey(run, 'a'), Buffer.from(JSON.stringify(slideRecord(run, 'b', {}))));
+    await store.put(runKeys.slideRecord(run, 'a'), Buffer.from(JSON.stringify(slideRecord(run, 'b', {}))));
     const failure = await exportRun({ runId: run, version: 'v1' }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-    expect((failure as Error).message).toContain(slideRecordKey(run, 'a'));
+    expect((failure as Error).message).toContain(runKeys.slideRecord(run, 'a'));
     expect(await readExportPointer(store, `exports/${run}`)).toBeUndefined();
   });
 });

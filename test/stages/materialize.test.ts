@@ -9,7 +9,7 @@ import type { PathgenJsonRecord } from '../../activities/export/index.js';
 import { createExportActivities } from '../../activities/stages/export.js';
 import { createMaterializeActivities } from '../../activities/stages/materialize.js';
 import type { MaterializeHeartbeat, MaterializeSlideInput } from '../../activities/stages/materialize.js';
-import { slideRecordKey } from '../../activities/contracts/slide-record.js';
+import { runKeys } from '../../activities/contracts/keys.js';
 import type { SlideRecord } from '../../activities/contracts/slide-record.js';
 import { openSlide } from '../../activities/wsi/open-slide.js';
 import { readCandidate } from '../../activities/wsi/patch-reading.js';
@@ -106,7 +106,7 @@ function slideInput(wsiId: string, slide: string, project?: string): Materialize
 }
 
 async function readRecord(slideId: string): Promise<SlideRecord> {
-  return JSON.parse((await store.get(slideRecordKey(runId, slideId))).toString()) as SlideRecord;
+  return JSON.parse((await store.get(runKeys.slideRecord(runId, slideId))).toString()) as SlideRecord;
 }
 
 describe('materialize mode', () => {
@@ -213,7 +213,7 @@ describe('materialize mode', () => {
       .run(activities().materializeSlide, slideInput(wsi.b, slideB.path))
       .catch((error: unknown) => error);
     expect(cancelled).toMatchObject({ name: 'CancelledFailure' });
-    expect(await store.exists(slideRecordKey(runId, wsi.b))).toBe(false);
+    expect(await store.exists(runKeys.slideRecord(runId, wsi.b))).toBe(false);
     const crops = (await store.listPage(`runs/${runId}/materialize/patches/${wsi.b}/`)).objects.filter((object) =>
       object.key.endsWith('.jpg'),
     );
@@ -228,7 +228,7 @@ describe('materialize mode', () => {
     expect(resumed.counts).toEqual({ positions: 8, written: 8, failed: 0, reused: 3, duplicates: 0 });
     expect(store.puts).toHaveLength(5 * 2 + 1);
     expect(store.puts.filter((key) => crops.some((crop) => crop.key === key))).toEqual([]);
-    expect(store.puts.at(-1)).toBe(slideRecordKey(runId, wsi.b));
+    expect(store.puts.at(-1)).toBe(runKeys.slideRecord(runId, wsi.b));
   });
 
   it('throws the typed slide failure for a slide file that is missing', async () => {
@@ -238,7 +238,7 @@ describe('materialize mode', () => {
     ).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'SlideNotFound', nonRetryable: true });
-    expect(await store.exists(slideRecordKey(runId, wsi.gone))).toBe(false);
+    expect(await store.exists(runKeys.slideRecord(runId, wsi.gone))).toBe(false);
   });
 
   it('exports a PathGen JSON equal to the input records it could materialize', async () => {

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { workflowIds } from '../../activities/contracts/keys.js';
 import type { LinearProbeResult, SlideTaskResult, ZeroShotResult } from '../../activities/eval/eval-types.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import type { pathgenEval } from '../../workflows/eval.js';
-import { evalWorkflowId } from '../../workflows/eval.js';
 import { runWorkers } from '../../workers/run-workers.js';
 import { writeTinyClipModel } from '../../workers/synthetic/clip-models/tiny-clip-model.js';
 import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
@@ -78,7 +78,7 @@ describe('pathgenEval', () => {
     try {
       const first = await client.workflow.execute<typeof pathgenEval>('pathgenEval', {
         taskQueue: queues.cpu,
-        workflowId: evalWorkflowId(`e1-${randomUUID().slice(0, 8)}`),
+        workflowId: workflowIds.eval(`e1-${randomUUID().slice(0, 8)}`),
         args: [input('first')],
       });
       expect(first.summary.map((line) => line.kind)).toEqual(['zero-shot', 'linear-probe', 'slide']);
@@ -115,7 +115,7 @@ describe('pathgenEval', () => {
       // The same model on the same images: nothing is embedded again, and the numbers do not move.
       const second = await client.workflow.execute<typeof pathgenEval>('pathgenEval', {
         taskQueue: queues.cpu,
-        workflowId: evalWorkflowId(`e2-${randomUUID().slice(0, 8)}`),
+        workflowId: workflowIds.eval(`e2-${randomUUID().slice(0, 8)}`),
         args: [input('second')],
       });
       expect(second.features).toEqual({ embedded: 0, cached: first.features.embedded + first.features.cached });
@@ -125,7 +125,7 @@ describe('pathgenEval', () => {
       const failure = await client.workflow
         .execute<typeof pathgenEval>('pathgenEval', {
           taskQueue: queues.cpu,
-          workflowId: evalWorkflowId(`e3-${randomUUID().slice(0, 8)}`),
+          workflowId: workflowIds.eval(`e3-${randomUUID().slice(0, 8)}`),
           args: [
             { evalId: 'missing', model: 'models/tiny', zeroShot: [{ dataset: { folder: path.join(dir, 'nope') } }] },
           ],

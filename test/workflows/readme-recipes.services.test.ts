@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readExportPointer } from '../../activities/export/index.js';
-import { slideRecordKey } from '../../activities/contracts/slide-record.js';
+import { runKeys } from '../../activities/contracts/keys.js';
 import type { SlideRecord } from '../../activities/contracts/slide-record.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { writeDemoCohort } from '../../workers/demo/index.js';
@@ -109,7 +109,7 @@ describe('README recipes', () => {
 
     copyFileSync(firstSlide, missing);
     await shell(rerun);
-    const repaired = JSON.parse((await store.get(slideRecordKey(runId, 'missing-1'))).toString()) as SlideRecord;
+    const repaired = JSON.parse((await store.get(runKeys.slideRecord(runId, 'missing-1'))).toString()) as SlideRecord;
     expect(repaired.status).toBe('completed');
 
     await shell(reset);

@@ -8,12 +8,12 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ExportPointer } from '../../activities/export/export-pointer.js';
 import { readExportPointer } from '../../activities/export/index.js';
-import { slideRecordKey } from '../../activities/contracts/slide-record.js';
+import { runKeys, workflowIds } from '../../activities/contracts/keys.js';
 import type { SlideRecord } from '../../activities/contracts/slide-record.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { runWorkers } from '../../workers/run-workers.js';
 import type { pathgenRun } from '../../workflows/run.js';
-import { progressQuery, runWorkflowId } from '../../workflows/run.js';
+import { progressQuery } from '../../workflows/run.js';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
 import { readTarFiles } from '../export/tar-tools.js';
 import { startWorkerProcess } from '../helpers/cli-process.js';
@@ -65,7 +65,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 async function expectCompleteExport(store: FsObjectStore, runId: string, captions: number): Promise<void> {
   let captioned = 0;
   for (const slideId of slideIds) {
-    const record = JSON.parse((await store.get(slideRecordKey(runId, slideId))).toString()) as SlideRecord;
+    const record = JSON.parse((await store.get(runKeys.slideRecord(runId, slideId))).toString()) as SlideRecord;
     expect(record.status, `${slideId}: ${record.message}`).toBe('completed');
     captioned += record.counts.captioned ?? 0;
   }
@@ -105,7 +105,7 @@ describe('faults during a run', () => {
     try {
       const handle = await client.workflow.start<typeof pathgenRun>('pathgenRun', {
         taskQueue: queues.cpu,
-        workflowId: runWorkflowId(runId),
+        workflowId: workflowIds.run(runId),
         args: [{ runId, manifest: { uri: manifest } }],
       });
       // Kill once some slide is through selection and others are still on their way.
@@ -164,7 +164,7 @@ describe('faults during a run', () => {
     try {
       const handle = await new Client({ connection }).workflow.start<typeof pathgenRun>('pathgenRun', {
         taskQueue: queues.cpu,
-        workflowId: runWorkflowId(runId),
+        workflowId: workflowIds.run(runId),
         args: [{ runId, manifest: { uri: manifest } }],
       });
       await waitFor(async () => (await handle.query(progressQuery)).stages.tile!.done >= 1, 'a tiled slide');

@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowIds } from '../../activities/contracts/keys.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { runWorkers } from '../../workers/run-workers.js';
 import type { pathgenRun } from '../../workflows/run.js';
-import { runWorkflowId } from '../../workflows/run.js';
 import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
 
 // A large manifest through the run's machinery: pages of rows, a sliding window of child workflows,
@@ -52,7 +52,7 @@ describe('pathgenRun at scale', () => {
     writeFileSync(manifest, `${lines.join('\n')}\n`);
     const { client, connection } = await connectTestClient();
     try {
-      const workflowId = runWorkflowId(runId);
+      const workflowId = workflowIds.run(runId);
       const result = await client.workflow.execute<typeof pathgenRun>('pathgenRun', {
         taskQueue: queues.cpu,
         workflowId,

@@ -7,13 +7,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readExportPointer } from '../../activities/export/index.js';
 import type { ExportPointer } from '../../activities/export/export-pointer.js';
-import { slideRecordKey } from '../../activities/contracts/slide-record.js';
+import { runKeys, workflowIds } from '../../activities/contracts/keys.js';
 import type { SlideRecord } from '../../activities/contracts/slide-record.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { runWorkers } from '../../workers/run-workers.js';
 import type { pathgenRun, PathgenRunInput } from '../../workflows/run.js';
-import { runWorkflowId } from '../../workflows/run.js';
-import { slideWorkflowId } from '../../workflows/slide.js';
 import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
 import { repoRoot, requireTool } from '../../infra/harness/installed-tools.js';
 import { readTarFiles } from '../export/tar-tools.js';
@@ -76,7 +74,7 @@ describe('pathgenRun on a real Temporal server', () => {
       const input: PathgenRunInput = { runId, manifest: { uri: manifest } };
       const result = await client.workflow.execute<typeof pathgenRun>('pathgenRun', {
         taskQueue: queues.cpu,
-        workflowId: runWorkflowId(runId),
+        workflowId: workflowIds.run(runId),
         args: [input],
       });
       const { progress } = result;
@@ -90,10 +88,12 @@ describe('pathgenRun on a real Temporal server', () => {
       expect(progress.captions).toBeGreaterThan(0);
       expect(progress.export?.samples).toBe(progress.captions);
 
-      const good = JSON.parse((await store.get(slideRecordKey(runId, 'good-a'))).toString()) as SlideRecord;
+      const good = JSON.parse((await store.get(runKeys.slideRecord(runId, 'good-a'))).toString()) as SlideRecord;
       expect(good.status).toBe('completed');
       expect(good.samples.length).toBeGreaterThan(0);
-      const missingRecord = JSON.parse((await store.get(slideRecordKey(runId, 'missing'))).toString()) as SlideRecord;
+      const missingRecord = JSON.parse(
+        (await store.get(runKeys.slideRecord(runId, 'missing'))).toString(),
+      ) as SlideRecord;
       expect(missingRecord).toMatchObject({ status: 'failed', reason: 'SlideNotFound' });
 
       // Failed slides of the run, by visibility query (eventually consistent on the dev server).
@@ -105,7 +105,7 @@ describe('pathgenRun on a real Temporal server', () => {
         if (failedIds.length < 3) await new Promise((resolve) => setTimeout(resolve, 200));
       }
       expect(failedIds.sort()).toEqual(
-        ['blank', 'corrupt', 'missing'].map((slideId) => slideWorkflowId(runId, slideId)).sort(),
+        ['blank', 'corrupt', 'missing'].map((slideId) => workflowIds.slide(runId, slideId)).sort(),
       );
 
       const pointer = (await readExportPointer(store, `exports/${runId}`)) as ExportPointer;
@@ -118,8 +118,8 @@ describe('pathgenRun on a real Temporal server', () => {
       // Both workflows' histories replay against the current code; PATHGEN_RECORD_HISTORIES=1 saves them
       // as the committed replay fixtures (test/histories/README.md).
       for (const [workflowId, name] of [
-        [runWorkflowId(runId), 'pathgen-run'],
-        [slideWorkflowId(runId, 'good-a'), 'pathgen-slide'],
+        [workflowIds.run(runId), 'pathgen-run'],
+        [workflowIds.slide(runId, 'good-a'), 'pathgen-slide'],
       ] as const) {
         const history = await client.workflow.getHandle(workflowId).fetchHistory();
         await Worker.runReplayHistory({ workflowsPath: path.join(repoRoot, 'workflows', 'index.ts') }, history);
@@ -146,7 +146,7 @@ describe('pathgenRun on a real Temporal server', () => {
       copyFileSync(slides['good-b']!, missing);
       const rerun = await client.workflow.execute<typeof pathgenRun>('pathgenRun', {
         taskQueue: queues.cpu,
-        workflowId: runWorkflowId(runId),
+        workflowId: workflowIds.run(runId),
         args: [{ runId, manifest: { uri: manifest }, rerunFailed: { reason: 'SlideNotFound' } }],
       });
       expect(rerun.progress).toMatchObject({ total: 1, completed: 1, failed: 0 });
@@ -154,7 +154,7 @@ describe('pathgenRun on a real Temporal server', () => {
       const badRows = (await store.get(`runs/${runId}/manifest-errors.jsonl`)).toString().trim().split('\n');
       expect(badRows).toHaveLength(1);
       expect(badRows[0]).toContain('bad row');
-      const repaired = JSON.parse((await store.get(slideRecordKey(runId, 'missing'))).toString()) as SlideRecord;
+      const repaired = JSON.parse((await store.get(runKeys.slideRecord(runId, 'missing'))).toString()) as SlideRecord;
       expect(repaired.status).toBe('completed');
       const after = (await readExportPointer(store, `exports/${runId}`)) as ExportPointer;
       expect(after.version).not.toBe(firstVersion);
@@ -188,7 +188,7 @@ describe('pathgenRun on a real Temporal server', () => {
     try {
       const result = await client.workflow.execute<typeof pathgenRun>('pathgenRun', {
         taskQueue: queues.cpu,
-        workflowId: runWorkflowId(runId),
+        workflowId: workflowIds.run(runId),
         args: [{ runId, materialize: { pathgenJson: json, lookup } }],
       });
       expect(result.progress).toMatchObject({ total: 2, completed: 2, failed: 0, captions: 3 });

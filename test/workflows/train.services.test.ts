@@ -8,13 +8,13 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadClipModel } from '../../activities/clip/index.js';
+import { workflowIds } from '../../activities/contracts/keys.js';
 import { fetchClipModelDirectory } from '../../activities/clip/model-directory.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { listAll } from '../../activities/store/object-store.js';
 import { newestStoredCheckpoint } from '../../activities/train/checkpoints.js';
 import type { TrainHeartbeat, TrainStageResult } from '../../activities/stages/train.js';
 import type { pathgenTrain } from '../../workflows/train.js';
-import { trainWorkflowId } from '../../workflows/train.js';
 import { startWorkerProcess } from '../helpers/cli-process.js';
 import { connectTestClient, uniqueQueues, workerProcessEnv } from '../helpers/temporal.js';
 import { requireTrainPython } from '../../infra/harness/installed-tools.js';
@@ -80,7 +80,7 @@ describe('pathgenTrain', () => {
     try {
       const handle = await client.workflow.start<typeof pathgenTrain>('pathgenTrain', {
         taskQueue: queues.cpu,
-        workflowId: trainWorkflowId(trainId),
+        workflowId: workflowIds.train(trainId),
         args: [{ ...input, heartbeatTimeout: '8s' }],
       });
       const stage2Checkpoints = `training/${trainId}/stages/stage2/checkpoints/`;
@@ -162,7 +162,7 @@ describe('pathgenTrain', () => {
       // Running the workflow again finds every stage and the model done.
       const again = await client.workflow.execute<typeof pathgenTrain>('pathgenTrain', {
         taskQueue: queues.cpu,
-        workflowId: `${trainWorkflowId(trainId)}-again`,
+        workflowId: `${workflowIds.train(trainId)}-again`,
         args: [input],
       });
       expect(again.model.written).toBe(false);
@@ -186,7 +186,7 @@ describe('pathgenTrain', () => {
     try {
       const handle = await client.workflow.start<typeof pathgenTrain>('pathgenTrain', {
         taskQueue: queues.cpu,
-        workflowId: trainWorkflowId(trainId),
+        workflowId: workflowIds.train(trainId),
         args: [
           {
             trainId,
@@ -232,7 +232,7 @@ describe('pathgenTrain', () => {
       const failure = await client.workflow
         .execute<typeof pathgenTrain>('pathgenTrain', {
           taskQueue: queues.cpu,
-          workflowId: trainWorkflowId(trainId),
+          workflowId: workflowIds.train(trainId),
           args: [
             {
               trainId,

@@ -1,11 +1,10 @@
 import type { Client } from '@temporalio/client';
 import path from 'node:path';
+import { workflowIds } from '../../activities/contracts/keys.js';
 import type { ZeroShotResult } from '../../activities/eval/eval-types.js';
 import type { ObjectStore } from '../../activities/store/object-store.js';
 import type { pathgenEval } from '../../workflows/eval.js';
-import { evalWorkflowId } from '../../workflows/eval.js';
 import type { pathgenTrain } from '../../workflows/train.js';
-import { trainWorkflowId } from '../../workflows/train.js';
 import { demoTissueKinds, demoTissueKindInfo } from '../synthetic/slides/tissue-kinds.js';
 import { writeHeldOutPatches } from './demo-cohort.js';
 
@@ -53,7 +52,7 @@ export async function trainAndEvaluateDemo(options: DemoTrainOptions): Promise<D
   const trained = await client.workflow.execute<typeof pathgenTrain>('pathgenTrain', {
     taskQueue: options.taskQueue,
     // A new execution each time; a finished stage and model are found in the store and reused.
-    workflowId: `${trainWorkflowId(trainId)}-${Date.now()}`,
+    workflowId: `${workflowIds.train(trainId)}-${Date.now()}`,
     args: [
       {
         trainId,
@@ -93,7 +92,7 @@ export async function trainAndEvaluateDemo(options: DemoTrainOptions): Promise<D
   const evalId = `${trainId}-zero-shot`;
   const evaluated = await client.workflow.execute<typeof pathgenEval>('pathgenEval', {
     taskQueue: options.taskQueue,
-    workflowId: `${evalWorkflowId(evalId)}-${Date.now()}`,
+    workflowId: `${workflowIds.eval(evalId)}-${Date.now()}`,
     args: [
       {
         evalId,

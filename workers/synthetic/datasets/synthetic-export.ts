@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { exportKeys } from '../../../activities/contracts/keys.js';
 import { exportDataset } from '../../../activities/export/index.js';
 import type { ExportSample } from '../../../activities/export/index.js';
 import type { ObjectStore } from '../../../activities/store/object-store.js';
@@ -55,7 +56,7 @@ export async function writeSyntheticExport(
       metadata: { kind: kind.name },
     });
   }
-  const exportPrefix = `exports/${runId}`;
+  const exportPrefix = exportKeys.prefix(runId);
   const result = await exportDataset(samples, {
     store,
     exportPrefix,
