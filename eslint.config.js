@@ -3,8 +3,9 @@ import tseslint from 'typescript-eslint';
 import pathgenLint from './infra/lint/import-cycles.js';
 
 // Workflows run in Temporal's deterministic sandbox and are bundled for it: they may not reach
-// Node built-ins, native packages or activity code (types only); the contracts module is the one
-// part of activities/ both sides import at runtime, since it holds nothing with side effects.
+// Node built-ins, native packages or activity code. They see activities through two doors only:
+// the stage factories, as types, and the contracts module, the one part of activities/ both sides
+// import at runtime, since it holds nothing with side effects.
 const forbiddenInWorkflows = [
   { group: ['node:*'], message: 'workflows are deterministic: no Node built-ins' },
   {
@@ -12,9 +13,13 @@ const forbiddenInWorkflows = [
     message: 'no native or I/O packages in workflows',
   },
   {
-    regex: '^\\.\\./activities/(?!contracts/)',
+    regex: '^\\.\\./activities/(?!contracts/|stages/)',
+    message: 'workflows take activity types from the stage factories (activities/stages/) or activities/contracts/',
+  },
+  {
+    regex: '^\\.\\./activities/stages/',
     allowTypeImports: true,
-    message: 'workflows import activities as types only, except activities/contracts/',
+    message: 'workflows import the stage factories as types only (their ReturnType is the activity interface)',
   },
   { group: ['../workers/*', '../workers/**'], message: 'workflows may not import worker code' },
 ];

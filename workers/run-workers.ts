@@ -1,16 +1,10 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { Agents } from '../activities/agents/index.js';
-import path from 'node:path';
 import { createActivities } from '../activities/stages/index.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { QueueRole } from '../activities/contracts/task-queues.js';
 import type { PathgenConfig } from './config/schema.js';
-import { errorMessage } from '../activities/common/errors.js';
-import { captionTokenizer } from './caption-tokenizer.js';
-import { configuredAgents } from './configured-agents.js';
-import { resolveRunSettings } from './config/run-settings.js';
-import { clipModelLoader } from './configured-clip.js';
-import { pathgenVersion, trainingTools, workflowsEntry } from './package-info.js';
+import { workerActivityDeps } from './activity-deps.js';
+import { workflowsEntry } from './package-info.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 
 export interface RunWorkersOptions {
@@ -35,30 +29,7 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
     const warn = (message: string): void => {
       Runtime.instance().logger.warn(message);
     };
-    let agents: Promise<Agents> | undefined;
-    // The dataset card counts caption tokens with CLIP's vocabulary; without it the card omits them.
-    const countTokens = await captionTokenizer(config).then(
-      (tokenizer) => (text: string) => tokenizer.countTokens(text),
-      (error: unknown) => {
-        warn(`caption token statistics off: ${errorMessage(error)}`);
-        return undefined;
-      },
-    );
-    const activitiesDeps = {
-      store,
-      pathgenVersion,
-      slideCacheDir: path.resolve(config.slideCache.dir),
-      slideCacheMaxBytes: config.slideCache.maxGiB * 2 ** 30,
-      agents: () => (agents ??= configuredAgents(config, store, warn)),
-      loadClipModel: clipModelLoader(config, store, warn),
-      resolveRunSettings: (overrides: unknown) => resolveRunSettings(config, overrides),
-      training: {
-        python: config.trainPython ?? trainingTools.defaultPython,
-        trainScript: trainingTools.trainScript,
-        exportScript: trainingTools.exportScript,
-      },
-      ...(countTokens ? { countTokens } : {}),
-    };
+    const activitiesDeps = await workerActivityDeps(config, store, warn);
     const activities = createActivities(activitiesDeps);
     // A worker for the agents queue with unusable agent settings (no key, no model) fails now, not per patch.
     if (roles.includes('agents')) await activitiesDeps.agents();

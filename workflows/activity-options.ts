@@ -1,7 +1,22 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { nonRetryableFailureTypes } from '../activities/contracts/failure-types.js';
 
 // Per-stage activity options in one place, each with the reason it is set that way.
+
+/**
+ * Every activity's retries: a doubling backoff from `initialInterval` up to `maximumInterval`,
+ * `maximumAttempts` tries in all, and none for a typed input error (a broken slide, a bad row):
+ * a retry cannot mend those.
+ */
+function retryPolicy(initialInterval: string, maximumInterval: string, maximumAttempts: number): RetryPolicy {
+  return {
+    initialInterval,
+    backoffCoefficient: 2,
+    maximumInterval,
+    maximumAttempts,
+    nonRetryableErrorTypes: [...nonRetryableFailureTypes],
+  };
+}
 
 /** Tiling a slide: staging a multi-GB slide and writing thousands of patches can take a while. */
 export const tileActivityOptions: ActivityOptions = {
@@ -10,30 +25,16 @@ export const tileActivityOptions: ActivityOptions = {
   // The activity heartbeats every few seconds in every phase; 30 silent seconds means the worker is
   // gone, and the retry (on another worker) starts from the last heartbeat.
   heartbeatTimeout: '30s',
-  retry: {
-    initialInterval: '5s',
-    backoffCoefficient: 2,
-    maximumInterval: '2m',
-    // Transient failures (store outages, a killed worker) get a few tries; broken slides none.
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [...nonRetryableFailureTypes],
-  },
+  // Transient failures (store outages, a killed worker) get a few tries; broken slides none.
+  retry: retryPolicy('5s', '2m', 5),
 };
-
-const noRetryFor = [...nonRetryableFailureTypes];
 
 /** Findings of a report: one model call, seconds; the agents' own retries handle a flaky server. */
 export const findingsActivityOptions = (taskQueue: string): ActivityOptions => ({
   taskQueue,
   // Long enough for the agent's own backoff across a full retry budget against a rate-limited server.
   startToCloseTimeout: '30m',
-  retry: {
-    initialInterval: '10s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  retry: retryPolicy('10s', '5m', 5),
 });
 
 /** Selecting a slide: staging, thousands of crops through CLIP, k-means; checkpoints per batch. */
@@ -44,13 +45,7 @@ export const selectActivityOptions = (taskQueue: string): ActivityOptions => ({
   // Heartbeats come per batch and every 5 s in between; a lost GPU worker is noticed within a minute
   // and the retry resumes from the last finished batch.
   heartbeatTimeout: '60s',
-  retry: {
-    initialInterval: '10s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  retry: retryPolicy('10s', '5m', 5),
 });
 
 /** A batch of patches through one agent: results are written per patch, so a retry skips what is done. */
@@ -61,13 +56,7 @@ export const agentBatchActivityOptions = (taskQueue: string): ActivityOptions =>
   // The activity heartbeats every 5 s, also while a patch waits out rate limits: a minute of
   // silence means the worker died, and the retry skips the patches whose results are stored.
   heartbeatTimeout: '60s',
-  retry: {
-    initialInterval: '30s',
-    backoffCoefficient: 2,
-    maximumInterval: '10m',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  retry: retryPolicy('30s', '10m', 8),
 });
 
 /** Small bookkeeping on the CPU queue (settings, manifest pages, slide records): seconds each. */
@@ -76,13 +65,7 @@ export const runBookkeepingOptions = (taskQueue: string): ActivityOptions => ({
   // Scanning a 100,000-row manifest from S3 is the slowest of these; it heartbeats every 5,000 rows.
   startToCloseTimeout: '30m',
   heartbeatTimeout: '2m',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  retry: retryPolicy('2s', '1m', 10),
 });
 
 /** Exporting a run: reading every record and writing shards; progress heartbeats every 100 samples. */
@@ -91,13 +74,7 @@ export const exportActivityOptions = (taskQueue: string): ActivityOptions => ({
   // 1.6 M samples at ~1,000/s is under an hour; export of a huge run still fits.
   startToCloseTimeout: '12h',
   heartbeatTimeout: '5m',
-  retry: {
-    initialInterval: '10s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  retry: retryPolicy('10s', '5m', 5),
 });
 
 /** Materialize mode: cropping a slide's listed positions (about 220) and grouping a 1.6 M-record JSON. */
@@ -107,13 +84,7 @@ export const materializeActivityOptions = (taskQueue: string): ActivityOptions =
   startToCloseTimeout: '2h',
   // Both heartbeat as they go (per crop, per 10,000 records); a minute of silence is a dead worker.
   heartbeatTimeout: '60s',
-  retry: {
-    initialInterval: '5s',
-    backoffCoefficient: 2,
-    maximumInterval: '2m',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  retry: retryPolicy('5s', '2m', 5),
 });
 
 /**
@@ -125,15 +96,9 @@ export const trainStageActivityOptions = (taskQueue: string, heartbeatTimeout: s
   taskQueue,
   startToCloseTimeout: '30d',
   heartbeatTimeout,
-  retry: {
-    initialInterval: '10s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    // A trainer that crashes (out of memory, a lost GPU) gets a few resumed tries; each resumes from
-    // the newest stored checkpoint, so a retry costs at most one epoch.
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  // A trainer that crashes (out of memory, a lost GPU) gets a few resumed tries; each resumes from
+  // the newest stored checkpoint, so a retry costs at most one epoch.
+  retry: retryPolicy('10s', '5m', 5),
 });
 
 /** Exporting a checkpoint to ONNX and registering it: minutes for ViT-L, seconds for small models. */
@@ -142,13 +107,7 @@ export const modelExportActivityOptions = (taskQueue: string): ActivityOptions =
   startToCloseTimeout: '2h',
   // It heartbeats every 5 s through every phase (the ONNX export of ViT-L takes minutes).
   heartbeatTimeout: '2m',
-  retry: {
-    initialInterval: '10s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  retry: retryPolicy('10s', '5m', 3),
 });
 
 /** One evaluation task: embedding a dataset (cached per image) and scoring it; minutes to hours. */
@@ -157,11 +116,5 @@ export const evalTaskActivityOptions = (taskQueue: string): ActivityOptions => (
   startToCloseTimeout: '12h',
   // Progress is heartbeated every 5 s; a retry finds every embedded image in the feature cache.
   heartbeatTimeout: '2m',
-  retry: {
-    initialInterval: '10s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: noRetryFor,
-  },
+  retry: retryPolicy('10s', '5m', 5),
 });

@@ -1,7 +1,12 @@
 import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { EvalActivities, TaskOutcome, WrittenReport } from '../activities/stages/eval.js';
-import type { EvalInput } from '../activities/eval/eval-input.js';
-import type { EvalReport, EvalTaskResult } from '../activities/eval/eval-types.js';
+import type {
+  EvalActivities,
+  EvalInput,
+  EvalReport,
+  EvalTaskResult,
+  TaskOutcome,
+  WrittenReport,
+} from '../activities/stages/eval.js';
 import { evalTaskActivityOptions, runBookkeepingOptions } from './activity-options.js';
 import { PathgenStage, PathgenStatus } from './search-attributes.js';
 import { withStatusAttributes } from './workflow-status.js';
@@ -28,10 +33,6 @@ export interface EvalResult {
   summary: EvalSummaryLine[];
   report: WrittenReport;
   features: EvalReport['features'];
-}
-
-export function evalWorkflowId(evalId: string): string {
-  return `pathgen-eval-${evalId}`;
 }
 
 export async function pathgenEval(input: EvalInput): Promise<EvalResult> {

@@ -1,24 +1,12 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  isCancellation,
-  proxyActivities,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { isCancellation, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { MaterializeSlideRef } from '../activities/contracts/slide-job.js';
 import type { MaterializeActivities } from '../activities/stages/materialize.js';
 import type { RunActivities } from '../activities/stages/run.js';
 import type { RunSettings } from '../activities/contracts/run-settings.js';
 import { materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
 import { zeroUsage } from '../activities/contracts/usage.js';
-import {
-  PathgenFailureReason,
-  PathgenRunId,
-  PathgenSlideId,
-  PathgenStage,
-  PathgenStatus,
-} from './search-attributes.js';
-import type { SlideResult } from './slide.js';
+import { PathgenRunId, PathgenSlideId, PathgenStage, PathgenStatus } from './search-attributes.js';
+import { failureOf, markSlideFailed, recordFailedSlide, type SlideResult } from './slide-outcome.js';
 
 // Materialize mode, one slide: crop the 672 × 672 level-0 patches the PathGen-format JSON lists for
 // it, with their captions, and record the slide. No selection, no agents.
@@ -64,22 +52,14 @@ export async function pathgenMaterializeSlide(input: PathgenMaterializeSlideInpu
     };
   } catch (error) {
     if (isCancellation(error)) throw error;
-    const cause = error instanceof ActivityFailure ? error.cause : error;
-    const reason = cause instanceof ApplicationFailure && cause.type ? cause.type : 'ActivityFailed';
-    upsertSearchAttributes([
-      { key: PathgenStatus, value: 'failed' },
-      { key: PathgenFailureReason, value: reason },
-    ]);
-    const summary = await recordSlide({
+    const { reason, message } = failureOf(error, 'ActivityFailed');
+    markSlideFailed(reason);
+    return await recordFailedSlide(recordSlide, {
       runId,
       job: { kind: 'materialize', slide },
-      status: 'failed',
       reason,
-      message: `materialize: ${cause instanceof Error ? cause.message : String(cause)}`,
-      usage: zeroUsage,
-      prefixes: {},
-      startedAt: new Date(started).toISOString(),
+      message: `materialize: ${message}`,
+      startedAtMs: started,
     });
-    return { ...summary, usage: zeroUsage, durationMs: Date.now() - started, reached: [] };
   }
 }

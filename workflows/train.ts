@@ -1,7 +1,5 @@
 import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { TrainActivities, TrainStageResult } from '../activities/stages/train.js';
-import type { ExportModelResult } from '../activities/train/model-export.js';
-import type { TrainInput } from '../activities/train/train-input.js';
+import type { ExportModelResult, TrainActivities, TrainInput, TrainStageResult } from '../activities/stages/train.js';
 import { modelExportActivityOptions, runBookkeepingOptions, trainStageActivityOptions } from './activity-options.js';
 import { PathgenStage, PathgenStatus } from './search-attributes.js';
 import { withStatusAttributes } from './workflow-status.js';
@@ -19,10 +17,6 @@ export interface TrainResult {
   stages: TrainStageResult[];
   model: ExportModelResult;
   lineageKey: string;
-}
-
-export function trainWorkflowId(trainId: string): string {
-  return `pathgen-train-${trainId}`;
 }
 
 export async function pathgenTrain(input: TrainInput): Promise<TrainResult> {

@@ -1,0 +1,69 @@
+import { condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
+import { emptyProgress, progressSnapshot, type RunProgress } from './run-progress.js';
+import type { RunState } from './run-state.js';
+
+// What people can ask of and tell a running run (the CLI's `progress`, `pause`, `resume`,
+// `concurrency` and `rerun-failed`; the same names from the Temporal CLI and UI).
+
+export const progressQuery = defineQuery<RunProgress>('progress');
+export const pauseUpdate = defineUpdate<RunProgress>('pause');
+export const resumeUpdate = defineUpdate<RunProgress>('resume');
+export const setConcurrencyUpdate = defineUpdate<RunProgress, [number]>('setConcurrency');
+export const rerunFailedUpdate = defineUpdate<RunProgress, [{ reason?: string }?]>('rerunFailed');
+
+/** The run as its handlers see it: no state until the run is prepared, and the slides in flight. */
+export interface RunView {
+  state(): RunState | undefined;
+  running(): number;
+}
+
+/**
+ * Installs the handlers (before the run prepares: a query or update that arrives meanwhile must find
+ * them) and returns the progress snapshot they answer with.
+ */
+export function installRunHandlers(runId: string, view: RunView): () => RunProgress {
+  const snapshot = (): RunProgress => {
+    const current = view.state();
+    if (!current) return emptyProgress(runId, 0);
+    return progressSnapshot(current.progress, {
+      running: view.running(),
+      paused: current.paused,
+      maxInFlight: current.maxInFlight,
+      startedAtMs: current.startedAtMs,
+    });
+  };
+  /** Updates wait for the run to be prepared, then act on its state. */
+  const prepared = async (): Promise<RunState> => {
+    await condition(() => view.state() !== undefined);
+    return view.state()!;
+  };
+  setHandler(progressQuery, snapshot);
+  setHandler(pauseUpdate, async () => {
+    (await prepared()).paused = true;
+    return snapshot();
+  });
+  setHandler(resumeUpdate, async () => {
+    (await prepared()).paused = false;
+    return snapshot();
+  });
+  setHandler(
+    setConcurrencyUpdate,
+    async (limit) => {
+      (await prepared()).maxInFlight = limit;
+      return snapshot();
+    },
+    {
+      validator: (limit) => {
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+          throw new Error('concurrency must be an integer from 1 to 10000');
+      },
+    },
+  );
+  setHandler(rerunFailedUpdate, async (options) => {
+    const ready = await prepared();
+    ready.rerun = { ...(options?.reason !== undefined ? { reason: options.reason } : {}), counted: true };
+    ready.progress.phase = 'running';
+    return snapshot();
+  });
+  return snapshot;
+}

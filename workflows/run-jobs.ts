@@ -1,0 +1,65 @@
+import type { MaterializeActivities } from '../activities/stages/materialize.js';
+import type { ManifestRef, RunActivities } from '../activities/stages/run.js';
+import type { RunState } from './run-state.js';
+
+// Where a run's next slides come from, one page at a time: failed slides to rerun first, then the
+// materialize-mode slide list or the manifest. Pages keep the history small whatever the cohort.
+
+export interface JobSources {
+  listFailedSlides: RunActivities['listFailedSlides'];
+  readManifestPage: RunActivities['readManifestPage'];
+  readMaterializeSlides: MaterializeActivities['readMaterializeSlides'];
+}
+
+/**
+ * Adds the next page of slides to `state.pending` and advances its cursors. False when every source
+ * is used up (the page it read may still have been empty: call again until false).
+ */
+export async function readNextJobs(
+  state: RunState,
+  source: { runId: string; manifest?: ManifestRef; materialize?: unknown },
+  sources: JobSources,
+): Promise<boolean> {
+  const { runId } = source;
+  const limit = state.prepared.settings.manifestPageSize;
+  const progress = state.progress;
+  if (state.rerun) {
+    const page = await sources.listFailedSlides({
+      runId,
+      ...(state.rerun.reason !== undefined ? { reason: state.rerun.reason } : {}),
+      ...(state.rerun.startAfter !== undefined ? { startAfter: state.rerun.startAfter } : {}),
+      limit,
+    });
+    const counted = state.rerun.counted;
+    for (const failed of page.slides) {
+      if (!counted) progress.total += 1;
+      state.pending.push({ job: failed.job, ...(counted ? { previousFailure: failed.reason } : {}) });
+    }
+    state.rerun = page.next !== undefined ? { ...state.rerun, startAfter: page.next } : undefined;
+    return true;
+  }
+  if (!state.manifestDone && source.materialize) {
+    const page = await sources.readMaterializeSlides({
+      runId,
+      ...(state.cursor ? { cursor: state.cursor } : {}),
+      limit,
+    });
+    state.pending.push(...page.slides.map((slide) => ({ job: { kind: 'materialize' as const, slide } })));
+    if (page.next) state.cursor = page.next;
+    else state.manifestDone = true;
+    return true;
+  }
+  if (!state.manifestDone && source.manifest) {
+    const page = await sources.readManifestPage({
+      runId,
+      manifest: source.manifest,
+      ...(state.cursor ? { cursor: state.cursor } : {}),
+      limit,
+    });
+    state.pending.push(...page.rows.map((row) => ({ job: { kind: 'pipeline' as const, row } })));
+    if (page.next) state.cursor = page.next;
+    else state.manifestDone = true;
+    return true;
+  }
+  return false;
+}
