@@ -4,10 +4,10 @@ import {
   formatDemoSummary,
   formatDuration,
   progressLine,
-  type RunProgress,
+  type ProgressShown,
 } from '../../workers/demo/progress-view.js';
 
-function progress(overrides: Partial<RunProgress> = {}): RunProgress {
+function progress(overrides: Partial<ProgressShown> = {}): ProgressShown {
   return {
     total: 3,
     completed: 1,

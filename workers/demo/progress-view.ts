@@ -1,22 +1,24 @@
+import type { RunProgress } from '../../workflows/run-progress.js';
+import { slideStages } from '../../workflows/slide-plan.js';
+
 // What `pathgen demo` prints while a run goes: a block of per-stage bars redrawn in place on a
 // terminal, or a compact line at most every few seconds when the output is a file or a CI log.
 // It only formats the run's progress query; it asks nothing of Temporal itself.
 
-/** The run's `progress` query result. */
-export interface RunProgress {
-  total: number;
-  completed: number;
-  failed: number;
-  running: number;
-  stages: Record<string, { done: number; total: number }>;
-  captions: number;
-  failuresByReason: Record<string, number>;
-  etaSeconds?: number;
-  paused: boolean;
-}
+// The demo's index hands the query's type on from here.
+export type { RunProgress };
 
-/** The stages in pipeline order; a stage the progress names that is not here is shown after them. */
-export const pipelineStages = ['tile', 'findings', 'select', 'describe', 'revise', 'summarize', 'export'] as const;
+/** The part of the run's `progress` query the view reads (tests pass no more than this). */
+export type ProgressShown = Pick<
+  RunProgress,
+  'total' | 'completed' | 'failed' | 'running' | 'stages' | 'captions' | 'failuresByReason' | 'etaSeconds' | 'paused'
+>;
+
+/**
+ * The stages in pipeline order; a stage the progress names that is not here is shown after them.
+ * `record` only files the slide's summary and never gets a bar; the export runs once for the run.
+ */
+export const pipelineStages: readonly string[] = [...slideStages.filter((stage) => stage !== 'record'), 'export'];
 
 export interface ProgressViewOptions {
   stream: { write(text: string): unknown; columns?: number; isTTY?: boolean };
@@ -29,9 +31,9 @@ export interface ProgressViewOptions {
 }
 
 export interface ProgressView {
-  update(progress: RunProgress): void;
+  update(progress: ProgressShown): void;
   /** Draws the last state (or `progress`) once more and stops drawing. */
-  finish(progress?: RunProgress): void;
+  finish(progress?: ProgressShown): void;
 }
 
 const barWidth = 24;
@@ -44,17 +46,17 @@ export function createProgressView(options: ProgressViewOptions): ProgressView {
   let drawnLines = 0;
   let lastLine: string | undefined;
   let lastLineAt = -Infinity;
-  let latest: RunProgress | undefined;
+  let latest: ProgressShown | undefined;
   let finished = false;
 
-  const draw = (progress: RunProgress): void => {
+  const draw = (progress: ProgressShown): void => {
     const width = stream.columns && stream.columns > 20 ? stream.columns - 1 : Infinity;
     const lines = progressLines(progress).map((line) => clip(line, width));
     const up = drawnLines > 0 ? `\x1b[${drawnLines}A` : '';
     stream.write(up + lines.map((line) => `\r\x1b[2K${line}\n`).join(''));
     drawnLines = lines.length;
   };
-  const writeLine = (progress: RunProgress, force: boolean): void => {
+  const writeLine = (progress: ProgressShown, force: boolean): void => {
     const line = progressLine(progress);
     if (line === lastLine) return;
     if (!force && now() - lastLineAt < interval) return;
@@ -81,9 +83,8 @@ export function createProgressView(options: ProgressViewOptions): ProgressView {
   };
 }
 
-function orderedStages(progress: RunProgress): string[] {
-  const known: readonly string[] = pipelineStages;
-  return [...known, ...Object.keys(progress.stages).filter((stage) => !known.includes(stage))];
+function orderedStages(progress: ProgressShown): string[] {
+  return [...pipelineStages, ...Object.keys(progress.stages).filter((stage) => !pipelineStages.includes(stage))];
 }
 
 function bar(done: number, total: number): string {
@@ -97,7 +98,7 @@ function percent(done: number, total: number): string {
 }
 
 /** The block a terminal shows: slides, one bar per stage, captions and failures. */
-export function progressLines(progress: RunProgress): string[] {
+export function progressLines(progress: ProgressShown): string[] {
   const finishedSlides = progress.completed + progress.failed;
   const status = progress.paused ? '  PAUSED (new slides wait for resume)' : '';
   const eta = progress.etaSeconds !== undefined ? `  ETA ${formatDuration(progress.etaSeconds)}` : '';
@@ -120,7 +121,7 @@ export function progressLines(progress: RunProgress): string[] {
 }
 
 /** One line for logs: every count, no bars. */
-export function progressLine(progress: RunProgress): string {
+export function progressLine(progress: ProgressShown): string {
   const stages = orderedStages(progress)
     .map((stage) => {
       const counts = progress.stages[stage];
