@@ -49,7 +49,9 @@ async function flakyRun(maxAttempts: number, root: string) {
   });
   const fake = server;
   const store = new FsObjectStore({ root: join(dir, root) });
-  const timeout = { timeoutSeconds: 0.25 };
+  // Long enough that an answer is never late on a loaded 2-core machine (200 patches at once), short
+  // enough that the hangs still time out within the test.
+  const timeout = { timeoutSeconds: 1 };
   const settings = openAiSettings(fake.baseUrl, {
     describe: timeout,
     revise: timeout,
@@ -117,7 +119,7 @@ describe('runPatchAgents against an endpoint failing 30 % of requests (429, 500,
       expect(failure).toEqual({
         agent: expect.stringMatching(/^(describe|revise|summarize)$/),
         code: 'ModelUnavailable',
-        reason: expect.stringMatching(/did not answer after 2 attempts: (HTTP 429|HTTP 500|no answer within 0.25 s)/),
+        reason: expect.stringMatching(/did not answer after 2 attempts: (HTTP 429|HTTP 500|no answer within 1 s)/),
       });
     expect(addUsage(...outcomes.map((o) => o.usage.total)).attempts).toBe(fake.log.length);
 

@@ -16,7 +16,7 @@ import open_clip
 import torch
 from PIL import Image
 
-open_clip.add_model_config(Path(__file__).resolve().parents[2] / "infra" / "train" / "model-configs")
+open_clip.add_model_config(Path(__file__).resolve().parents[3] / "infra" / "train" / "model-configs")
 model_name, checkpoint, image_path, text = sys.argv[1:5]
 model, _, preprocess = open_clip.create_model_and_transforms(
     model_name, pretrained=checkpoint, precision="fp32", device="cpu"
