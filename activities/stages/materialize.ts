@@ -343,21 +343,20 @@ async function readCompletedRecord(store: ObjectStore, key: string): Promise<Sli
 }
 
 function checkRunId(runId: string): void {
-  if (!slideIdPattern.test(runId)) {
-    throw new PathgenError(
-      'InvalidInput',
-      `run id ${JSON.stringify(runId)} must be 1–200 letters, digits, '.', '_' or '-'`,
-      { runId },
-    );
-  }
+  checkId('run id', 'runId', runId);
 }
 
 function checkSlideId(slideId: string): void {
-  if (!slideIdPattern.test(slideId)) {
+  checkId('slide id', 'slideId', slideId);
+}
+
+/** Ids become store key segments: the same rule as a manifest's slide ids. */
+function checkId(name: string, field: string, value: string): void {
+  if (!slideIdPattern.test(value)) {
     throw new PathgenError(
       'InvalidInput',
-      `slide id ${JSON.stringify(slideId)} must be 1–200 letters, digits, '.', '_' or '-'`,
-      { slideId },
+      `${name} ${JSON.stringify(value)} must be 1–200 letters, digits, '.', '_' or '-'`,
+      { [field]: value },
     );
   }
 }
