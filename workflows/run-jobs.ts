@@ -1,5 +1,5 @@
 import type { MaterializeActivities } from '../activities/stages/materialize.js';
-import type { ManifestRef, RunActivities } from '../activities/stages/run.js';
+import type { ManifestCursor, ManifestRef, RunActivities } from '../activities/stages/run.js';
 import type { RunState } from './run-state.js';
 
 // Where a run's next slides come from, one page at a time: failed slides to rerun first, then the
@@ -45,9 +45,7 @@ export async function readNextJobs(
       limit,
     });
     state.pending.push(...page.slides.map((slide) => ({ job: { kind: 'materialize' as const, slide } })));
-    if (page.next) state.cursor = page.next;
-    else state.manifestDone = true;
-    return true;
+    return advance(state, page.next);
   }
   if (!state.manifestDone && source.manifest) {
     const page = await sources.readManifestPage({
@@ -57,9 +55,14 @@ export async function readNextJobs(
       limit,
     });
     state.pending.push(...page.rows.map((row) => ({ job: { kind: 'pipeline' as const, row } })));
-    if (page.next) state.cursor = page.next;
-    else state.manifestDone = true;
-    return true;
+    return advance(state, page.next);
   }
   return false;
+}
+
+/** Moves the slide source's cursor on, or marks it read to the end. */
+function advance(state: RunState, next: ManifestCursor | undefined): true {
+  if (next) state.cursor = next;
+  else state.manifestDone = true;
+  return true;
 }

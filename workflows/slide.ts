@@ -46,7 +46,7 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
     findings: (report, summary) => extractFindings.executeWithOptions({ summary }, [report]),
     select: (selection, summary) => selectPatches.executeWithOptions({ summary }, [selection]),
     agent: (stage, batch, summary) => agentActivity[stage].executeWithOptions({ summary }, [batch]),
-    record: (outcome) => recordSlide(outcome),
+    record: recordSlide,
     entered: (stage) => {
       upsertSearchAttributes([{ key: PathgenStage, value: stage }]);
       setCurrentDetails(`slide ${row.slideId}: ${stage}`);

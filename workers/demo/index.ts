@@ -35,6 +35,5 @@ export {
   type DemoSummary,
   type ProgressView,
   type ProgressViewOptions,
-  type RunProgress,
 } from './progress-view.js';
 export { writeAperioSvs, type AperioSvsOptions, type SvsPixelSource } from '../synthetic/slides/aperio-svs-writer.js';

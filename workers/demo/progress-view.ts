@@ -5,9 +5,6 @@ import { slideStages } from '../../workflows/slide-plan.js';
 // terminal, or a compact line at most every few seconds when the output is a file or a CI log.
 // It only formats the run's progress query; it asks nothing of Temporal itself.
 
-// The demo's index hands the query's type on from here.
-export type { RunProgress };
-
 /** The part of the run's `progress` query the view reads (tests pass no more than this). */
 export type ProgressShown = Pick<
   RunProgress,
