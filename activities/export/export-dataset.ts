@@ -1,28 +1,39 @@
-import { PathgenError } from '../common/errors.js';
 import { exportKeys } from '../contracts/keys.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { assertValidKey } from '../store/store-errors.js';
 import { datasetCardJson, datasetCardMarkdown } from './dataset-card.js';
 import type { DatasetCardJson } from './dataset-card.js';
 import { DatasetStatistics } from './dataset-statistics.js';
 import {
+  assertCheckpointFits,
+  canonicalLayout,
+  exportCheckpointFormat,
+  usableCheckpoint,
+} from './export-checkpoint.js';
+import type { ExportCheckpoint, ExportLayout } from './export-checkpoint.js';
+import { BoundedUploads, checkOptions, checkSample, inKeyOrder, sampleMetadata } from './export-checks.js';
+import {
   deleteUnreferencedVersions,
   exportPointerFormat,
   readExportPointer,
-  versionPattern,
   writeExportPointer,
 } from './export-pointer.js';
 import type { ExportPointer } from './export-pointer.js';
-import { assertSampleKey, compareKeys } from './sample-key.js';
-import { StoreUpload } from './store-upload.js';
-import { openClipCsvHeader, openClipCsvLine, pathgenJsonRecord } from './text-formats.js';
+import { compareKeys } from './sample-key.js';
+import { deleteTextParts, joinTextParts, TextParts, versionFiles } from './text-parts.js';
+import type { VersionFiles } from './text-parts.js';
 import { WebDatasetShardWriter, shardPattern } from './webdataset-shards.js';
 
 // One pass over the samples, in key order, writes every output of a version at once — WebDataset
 // shards, the open_clip CSV with its images, the PathGen-format JSON — while the dataset card's
 // statistics are gathered; then the version is published by flipping the pointer (see
 // export-pointer.ts). Everything is streamed to the store: memory holds one image at a time plus
-// the bounded image uploads in flight.
+// the bounded image uploads in flight, and nothing grows with the number of samples.
+//
+// The pass goes in chunks of `samplesPerShard` samples: a chunk's shard, its part of the TSV and of
+// the JSON (text-parts.ts) and its images are all stored before the next chunk starts, and then
+// `onCheckpoint` gets where the export stands (export-checkpoint.ts). An export given that
+// checkpoint back (`resumeFrom`) skips the samples it covers without reading their images and
+// writes the rest: the result is byte for byte what one uninterrupted pass writes.
 
 export interface ExportSample {
   /** Unique; see `sampleKey` (letters, digits, '_' and '-': WebDataset splits names at dots). */
@@ -77,6 +88,14 @@ export interface ExportOptions {
   signal?: AbortSignal;
   /** Called every 100 samples and at the end, for heartbeats. */
   onProgress?: (progress: { samples: number; shards: number }) => void;
+  /**
+   * Where an earlier attempt of this version stopped, as its `onCheckpoint` gave it (check it with
+   * `usableCheckpoint` first: this export trusts that its chunks are stored). Samples up to its
+   * `lastKey` are skipped unread.
+   */
+  resumeFrom?: ExportCheckpoint;
+  /** Called when a chunk (a shard's worth of samples, in every format) is stored; small, JSON. */
+  onCheckpoint?: (checkpoint: ExportCheckpoint) => void;
 }
 
 export interface ExportResult {
@@ -101,6 +120,8 @@ export async function exportDataset(
   const retain = options.retainPreviousVersions ?? 1;
   const current = await readExportPointer(store, exportPrefix);
   if (current?.version === version) {
+    // An attempt killed after the flip may have left the text parts behind.
+    await deleteTextParts(store, versionFiles(current.prefix));
     const removedVersions = await deleteUnreferencedVersions(store, exportPrefix, current);
     return { pointer: current, card: undefined, written: false, removedVersions };
   }
@@ -111,227 +132,155 @@ export async function exportDataset(
   // The version's own copy of its pointer marks it complete before anyone is pointed at it.
   await store.put(`${pointer.prefix}export.json`, Buffer.from(`${JSON.stringify(pointer, null, 2)}\n`));
   await writeExportPointer(store, exportPrefix, pointer);
+  await deleteTextParts(store, versionFiles(pointer.prefix));
   const removedVersions = await deleteUnreferencedVersions(store, exportPrefix, pointer);
   return { pointer, card, written: true, removedVersions };
+}
+
+/**
+ * The checkpoint in `details` (an earlier attempt's `onCheckpoint`, e.g. from a heartbeat) when an
+ * export with these options can resume from it: same version and layout, its chunks all stored.
+ * Undefined means start over.
+ */
+export async function resumableCheckpoint(
+  details: unknown,
+  options: ExportOptions,
+): Promise<ExportCheckpoint | undefined> {
+  if (details === undefined || details === null) return undefined;
+  const files = versionFiles(exportKeys.version(options.exportPrefix, options.version));
+  return await usableCheckpoint(options.store, details, { version: options.version, layout: layoutOf(options), files });
+}
+
+function layoutOf(options: ExportOptions): ExportLayout {
+  const formats = { webdataset: true, csv: true, pathgenJson: true, ...options.formats };
+  return canonicalLayout({
+    samplesPerShard: options.samplesPerShard ?? 1000,
+    formats: { webdataset: formats.webdataset, csv: formats.csv, pathgenJson: formats.pathgenJson },
+    tarMtime: options.tarMtime ?? 0,
+    imageRoot: options.csvImageRoot === undefined ? 'images/' : `${options.csvImageRoot.replace(/\/+$/, '')}/`,
+  });
 }
 
 async function writeVersion(
   samples: readonly ExportSample[] | AsyncIterable<ExportSample>,
   options: ExportOptions,
 ): Promise<{ pointer: ExportPointer; card: DatasetCardJson }> {
-  const { store } = options;
-  const formats = { webdataset: true, csv: true, pathgenJson: true, ...options.formats };
-  const samplesPerShard = options.samplesPerShard ?? 1000;
-  const prefix = exportKeys.version(options.exportPrefix, options.version);
-  const keys = {
-    shards: `${prefix}shards/`,
-    csv: `${prefix}captions.tsv`,
-    images: `${prefix}images/`,
-    pathgenJson: `${prefix}pathgen.json`,
-    card: `${prefix}dataset-card.md`,
-    cardJson: `${prefix}dataset-card.json`,
-  };
-  const statistics = new DatasetStatistics(options.countTokens, options.tokenLimit ?? 77);
+  const { store, version } = options;
+  const layout = layoutOf(options);
+  const { formats, samplesPerShard } = layout;
+  const prefix = exportKeys.version(options.exportPrefix, version);
+  const files = versionFiles(prefix);
+  const resume = options.resumeFrom;
+  if (resume !== undefined) assertCheckpointFits(resume, { version, layout, files });
+  const tokenLimit = options.tokenLimit ?? 77;
+  const statistics =
+    resume === undefined
+      ? new DatasetStatistics(options.countTokens, tokenLimit)
+      : DatasetStatistics.fromState(resume.statistics, options.countTokens, tokenLimit);
+  let chunks = resume?.chunks ?? 0;
+  let count = resume?.samples ?? 0;
+  let inChunk = 0;
+  let lastKey = resume?.lastKey ?? '';
   const shards = formats.webdataset
-    ? new WebDatasetShardWriter(store, keys.shards, samplesPerShard, options.tarMtime ?? 0)
+    ? new WebDatasetShardWriter(store, files.shards, samplesPerShard, layout.tarMtime, chunks)
     : undefined;
-  const csv = formats.csv ? new StoreUpload(store, keys.csv, 'text/tab-separated-values') : undefined;
-  const pathgen = formats.pathgenJson ? new StoreUpload(store, keys.pathgenJson, 'application/json') : undefined;
+  const text = new TextParts(store, files, formats, layout.imageRoot);
   const images = new BoundedUploads(options.imageUploadConcurrency ?? 8);
-  const imageRoot = options.csvImageRoot === undefined ? 'images/' : `${options.csvImageRoot.replace(/\/+$/, '')}/`;
-  let count = 0;
+  const shardCount = () => (formats.webdataset ? chunks + (inChunk > 0 ? 1 : 0) : 0);
+  // Everything of the chunk stored before the checkpoint says so.
+  const endChunk = async () => {
+    await images.drain();
+    await shards?.finish();
+    await text.endChunk();
+    chunks += 1;
+    inChunk = 0;
+  };
 
   try {
-    await csv?.write(openClipCsvHeader);
-    await pathgen?.write('[');
     for await (const sample of inKeyOrder(samples)) {
       options.signal?.throwIfAborted();
+      if (resume !== undefined && compareKeys(sample.key, resume.lastKey) <= 0) continue;
       checkSample(sample);
-      const jpeg = await sample.jpeg();
       const metadataJson = JSON.stringify(sampleMetadata(sample));
-      await shards?.add(sample.key, { jpeg, caption: sample.caption, metadataJson });
-      if (csv !== undefined) {
-        await images.start(() => store.put(`${keys.images}${sample.key}.jpg`, jpeg, { contentType: 'image/jpeg' }));
-        await csv.write(openClipCsvLine(`${imageRoot}${sample.key}.jpg`, sample.caption));
-      }
-      if (pathgen !== undefined) {
-        const wsiId = stringField(sample.metadata, 'wsiId') ?? sample.slideId;
-        const fileId = stringField(sample.metadata, 'fileId') ?? '';
-        const record = pathgenJsonRecord(wsiId, sample.x, sample.y, sample.caption, fileId);
-        await pathgen.write(`${count === 0 ? '\n' : ',\n'}${record}`);
-      }
       statistics.add(sample);
+      const jpeg = await sample.jpeg();
+      await shards?.add(sample.key, { jpeg, caption: sample.caption, metadataJson });
+      if (formats.csv) {
+        await images.start(() => store.put(`${files.images}${sample.key}.jpg`, jpeg, { contentType: 'image/jpeg' }));
+      }
+      await text.add(chunks, sample, count === 0);
       count += 1;
-      if (count % 100 === 0) options.onProgress?.({ samples: count, shards: shards?.shardCount ?? 0 });
+      inChunk += 1;
+      lastKey = sample.key;
+      if (inChunk === samplesPerShard) {
+        await endChunk();
+        options.onCheckpoint?.({
+          format: exportCheckpointFormat,
+          version,
+          layout,
+          chunks,
+          lastKey,
+          samples: count,
+          statistics: statistics.state(),
+          parts: files.parts,
+        });
+      }
+      if (count % 100 === 0) options.onProgress?.({ samples: count, shards: shardCount() });
     }
-    await images.drain();
-    await pathgen?.write(count === 0 ? ']\n' : '\n]\n');
-    const shardResults = (await shards?.finish()) ?? [];
-    await csv?.end();
-    await pathgen?.end();
-    options.onProgress?.({ samples: count, shards: shardResults.length });
-
-    const summary = statistics.summary();
-    const pattern = shardPattern(shardResults.length);
-    const card = datasetCardJson({
-      title: options.title ?? `pathgen dataset ${options.exportPrefix}`,
-      version: options.version,
-      createdAt: options.createdAt,
-      statistics: summary,
-      shards: shardResults.length,
-      samplesPerShard,
-      failures: options.failures ?? {},
-      files: {
-        ...(pattern === null ? {} : { shards: `${keys.shards}${pattern}` }),
-        ...(csv === undefined ? {} : { csv: keys.csv, images: keys.images }),
-        ...(pathgen === undefined ? {} : { pathgenJson: keys.pathgenJson }),
-      },
-    });
-    await store.put(keys.cardJson, Buffer.from(`${JSON.stringify(card, null, 2)}\n`), {
-      contentType: 'application/json',
-    });
-    await store.put(keys.card, Buffer.from(datasetCardMarkdown(card)), { contentType: 'text/markdown' });
-    const pointer: ExportPointer = {
-      format: exportPointerFormat,
-      version: options.version,
-      prefix,
-      createdAt: options.createdAt,
-      samples: summary.samples,
-      slides: summary.slides,
-      shards: shardResults.length,
-      samplesPerShard,
-      shardPattern: pattern === null ? null : `${keys.shards}${pattern}`,
-      files: {
-        ...(csv === undefined ? {} : { csv: keys.csv, images: keys.images }),
-        ...(pathgen === undefined ? {} : { pathgenJson: keys.pathgenJson }),
-        card: keys.card,
-        cardJson: keys.cardJson,
-      },
-      previousVersions: [],
-    };
-    return { pointer, card };
+    // The last, partial chunk gets no checkpoint: a resumed export writes it again.
+    if (inChunk > 0) await endChunk();
+    await joinTextParts(store, files, formats, chunks, count);
+    options.onProgress?.({ samples: count, shards: shardCount() });
+    return await writeCard(options, layout, files, statistics, formats.webdataset ? chunks : 0);
   } catch (error) {
     const reason = error instanceof Error ? error : new Error(String(error));
-    await Promise.all([shards?.abort(reason), csv?.abort(reason), pathgen?.abort(reason), images.settle()]);
+    await Promise.all([shards?.abort(reason), text.abort(reason), images.settle()]);
     throw error;
   }
 }
 
-/** Arrays are sorted here; streams must arrive sorted. Either way a repeated key is refused. */
-async function* inKeyOrder(
-  samples: readonly ExportSample[] | AsyncIterable<ExportSample>,
-): AsyncGenerator<ExportSample> {
-  const source = Array.isArray(samples)
-    ? [...(samples as readonly ExportSample[])].sort((a, b) => compareKeys(a.key, b.key))
-    : samples;
-  let previous: string | undefined;
-  for await (const sample of source as Iterable<ExportSample> | AsyncIterable<ExportSample>) {
-    if (previous !== undefined) {
-      const order = compareKeys(previous, sample.key);
-      if (order === 0) {
-        throw new PathgenError('InvalidInput', `two samples have the key ${sample.key}`, { key: sample.key });
-      }
-      if (order > 0) {
-        throw new PathgenError('InvalidInput', `samples must come in key order: ${sample.key} after ${previous}`, {
-          key: sample.key,
-          previous,
-        });
-      }
-    }
-    previous = sample.key;
-    yield sample;
-  }
-}
-
-const reservedMetadataKeys = ['key', 'slideId', 'project', 'x', 'y', 'level', 'mpp'] as const;
-
-function sampleMetadata(sample: ExportSample): Record<string, unknown> {
-  const fields: Record<string, unknown> = {
-    key: sample.key,
-    slideId: sample.slideId,
-    project: sample.project,
-    x: sample.x,
-    y: sample.y,
-    level: sample.level,
-    mpp: sample.mpp,
+/** The dataset card (Markdown and JSON) and the pointer that will name the version. */
+async function writeCard(
+  options: ExportOptions,
+  layout: ExportLayout,
+  files: VersionFiles,
+  statistics: DatasetStatistics,
+  shards: number,
+): Promise<{ pointer: ExportPointer; card: DatasetCardJson }> {
+  const { store } = options;
+  const { formats, samplesPerShard } = layout;
+  const summary = statistics.summary();
+  const pattern = shardPattern(shards);
+  const textFiles = {
+    ...(formats.csv ? { csv: files.csv, images: files.images } : {}),
+    ...(formats.pathgenJson ? { pathgenJson: files.pathgenJson } : {}),
   };
-  for (const name of reservedMetadataKeys) {
-    if (name in sample.metadata && sample.metadata[name] !== fields[name]) {
-      throw new PathgenError('InvalidInput', `metadata of ${sample.key} sets ${name} differently from the sample`, {
-        key: sample.key,
-        field: name,
-      });
-    }
-  }
-  return { ...fields, ...sample.metadata };
-}
-
-function checkSample(sample: ExportSample): void {
-  assertSampleKey(sample.key);
-  if (sample.caption.trim() === '') {
-    throw new PathgenError('InvalidInput', `sample ${sample.key} has an empty caption`, { key: sample.key });
-  }
-  for (const [name, value] of [
-    ['x', sample.x],
-    ['y', sample.y],
-    ['level', sample.level],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new PathgenError('InvalidInput', `sample ${sample.key}: ${name} must be a non-negative integer`, {
-        key: sample.key,
-        [name]: value,
-      });
-    }
-  }
-}
-
-function checkOptions(options: ExportOptions): void {
-  assertValidKey(`${options.exportPrefix}/LATEST.json`);
-  if (!versionPattern.test(options.version)) {
-    throw new PathgenError('InvalidInput', `export version ${JSON.stringify(options.version)} is not a valid name`, {
-      version: options.version,
-    });
-  }
-  const perShard = options.samplesPerShard ?? 1000;
-  if (!Number.isSafeInteger(perShard) || perShard < 1) {
-    throw new PathgenError('InvalidInput', `samplesPerShard must be a positive integer, got ${perShard}`);
-  }
-}
-
-function stringField(metadata: Readonly<Record<string, unknown>>, name: string): string | undefined {
-  const value = metadata[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** Image uploads run beside the main stream, a few at a time; the first failure stops the export. */
-class BoundedUploads {
-  private readonly running = new Set<Promise<unknown>>();
-  private failure: Error | undefined;
-
-  constructor(private readonly limit: number) {}
-
-  async start(upload: () => Promise<unknown>): Promise<void> {
-    this.throwIfFailed();
-    const promise = upload()
-      .catch((error: unknown) => {
-        this.failure ??= error instanceof Error ? error : new Error(String(error));
-      })
-      .finally(() => this.running.delete(promise));
-    this.running.add(promise);
-    if (this.running.size >= this.limit) await Promise.race(this.running);
-    this.throwIfFailed();
-  }
-
-  async drain(): Promise<void> {
-    await Promise.all(this.running);
-    this.throwIfFailed();
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  async settle(): Promise<void> {
-    await Promise.all(this.running);
-  }
+  const card = datasetCardJson({
+    title: options.title ?? `pathgen dataset ${options.exportPrefix}`,
+    version: options.version,
+    createdAt: options.createdAt,
+    statistics: summary,
+    shards,
+    samplesPerShard,
+    failures: options.failures ?? {},
+    files: { ...(pattern === null ? {} : { shards: `${files.shards}${pattern}` }), ...textFiles },
+  });
+  await store.put(files.cardJson, Buffer.from(`${JSON.stringify(card, null, 2)}\n`), {
+    contentType: 'application/json',
+  });
+  await store.put(files.card, Buffer.from(datasetCardMarkdown(card)), { contentType: 'text/markdown' });
+  const pointer: ExportPointer = {
+    format: exportPointerFormat,
+    version: options.version,
+    prefix: exportKeys.version(options.exportPrefix, options.version),
+    createdAt: options.createdAt,
+    samples: summary.samples,
+    slides: summary.slides,
+    shards,
+    samplesPerShard,
+    shardPattern: pattern === null ? null : `${files.shards}${pattern}`,
+    files: { ...textFiles, card: files.card, cardJson: files.cardJson },
+    previousVersions: [],
+  };
+  return { pointer, card };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PathgenError } from '../common/errors.js';
 import { exportKeys } from '../contracts/keys.js';
-import { getIfExists, listAll } from '../store/object-store.js';
+import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { forEachBounded } from './store-upload.js';
 
@@ -85,12 +85,29 @@ export async function deleteUnreferencedVersions(
     await forEachBounded(batch, 16, (key) => store.delete(key));
     batch = [];
   };
-  for await (const object of listAll(store, root)) {
-    const version = object.key.slice(root.length).split('/')[0] ?? '';
-    if (keep.has(version)) continue;
-    removed.add(version);
-    batch.push(object.key);
-    if (batch.length === 1000) await deleteBatch();
+  let startAfter: string | undefined;
+  for (;;) {
+    const page = await store.listPage(root, { ...(startAfter === undefined ? {} : { startAfter }), limit: 1000 });
+    let jumped = false;
+    for (const object of page.objects) {
+      const version = object.key.slice(root.length).split('/')[0] ?? '';
+      startAfter = object.key;
+      if (keep.has(version)) {
+        // Past the kept version in one step instead of listing its million objects: the fs store
+        // then skips its folders unread, S3 starts the next page after it.
+        const past = `${root}${version}/\uffff`;
+        if (past > object.key) {
+          startAfter = past;
+          jumped = true;
+          break;
+        }
+        continue;
+      }
+      removed.add(version);
+      batch.push(object.key);
+      if (batch.length === 1000) await deleteBatch();
+    }
+    if (!jumped && page.nextStartAfter === undefined) break;
   }
   await deleteBatch();
   return [...removed].sort();

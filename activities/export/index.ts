@@ -4,11 +4,18 @@
 
 export {
   exportDataset,
+  resumableCheckpoint,
   type ExportFormats,
   type ExportOptions,
   type ExportResult,
   type ExportSample,
 } from './export-dataset.js';
+export {
+  exportCheckpointFormat,
+  usableCheckpoint,
+  type ExportCheckpoint,
+  type ExportLayout,
+} from './export-checkpoint.js';
 export {
   deleteUnreferencedVersions,
   exportPointerFormat,
@@ -16,7 +23,7 @@ export {
   versionPattern,
   type ExportPointer,
 } from './export-pointer.js';
-export { assertSampleKey, compareKeys, sampleKey, sampleKeyPattern } from './sample-key.js';
+export { assertSampleKey, compareKeys, sampleKey, sampleKeyPattern, slideKeyPrefix } from './sample-key.js';
 export { tarBlockSize, tarEnd, tarFileEntry, tarFileHeader, tarPadding, type TarEntryOptions } from './tar-writer.js';
 export { shardName, shardPattern, WebDatasetShardWriter, type ShardFiles } from './webdataset-shards.js';
 export { openClipCsvHeader, openClipCsvLine, pathgenJsonRecord, type PathgenJsonRecord } from './text-formats.js';
@@ -24,6 +31,7 @@ export {
   countWords,
   DatasetStatistics,
   unknownProject,
+  type DatasetStatisticsState,
   type DatasetStatisticsSummary,
   type LengthSummary,
   type ProjectCount,
@@ -37,3 +45,4 @@ export {
   type DatasetCardJson,
 } from './dataset-card.js';
 export { forEachBounded, StoreUpload } from './store-upload.js';
+export { csvPartKey, pathgenPartKey, versionFiles, type VersionFiles } from './text-parts.js';

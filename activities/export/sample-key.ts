@@ -21,9 +21,14 @@ export function sampleKey(slideId: string, x: number, y: number): string {
       y,
     });
   }
-  const key = `${slideId.replace(/[^A-Za-z0-9_-]/g, '-')}_${x}_${y}`;
+  const key = `${slideKeyPrefix(slideId)}${x}_${y}`;
   assertSampleKey(key);
   return key;
+}
+
+/** `<sanitised slide id>_`: what every sample key of the slide starts with. */
+export function slideKeyPrefix(slideId: string): string {
+  return `${slideId.replace(/[^A-Za-z0-9_-]/g, '-')}_`;
 }
 
 export function assertSampleKey(key: string): void {

@@ -35,15 +35,19 @@ export class WebDatasetShardWriter {
     private readonly prefix: string,
     private readonly samplesPerShard: number,
     private readonly mtime: number,
+    /** Index of the first shard this writer writes: a resumed export continues the numbering. */
+    private readonly firstShard = 0,
   ) {}
 
+  /** Shards of the export so far, those of earlier attempts included. */
   get shardCount(): number {
-    return this.written.length + (this.current === undefined ? 0 : 1);
+    return this.firstShard + this.written.length + (this.current === undefined ? 0 : 1);
   }
 
   async add(key: string, files: ShardFiles): Promise<void> {
     if (this.current === undefined) {
-      this.current = new StoreUpload(this.store, this.prefix + shardName(this.written.length), 'application/x-tar');
+      const index = this.firstShard + this.written.length;
+      this.current = new StoreUpload(this.store, this.prefix + shardName(index), 'application/x-tar');
     }
     const options = { mtime: this.mtime };
     const upload = this.current;
@@ -56,7 +60,7 @@ export class WebDatasetShardWriter {
     if (this.inShard === this.samplesPerShard) await this.closeShard();
   }
 
-  /** Ends the last shard; returns every shard written. */
+  /** Ends the current shard; returns every shard this writer wrote. */
   async finish(): Promise<PutResult[]> {
     await this.closeShard();
     return this.written;

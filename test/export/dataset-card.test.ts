@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { countWords, datasetCardJson, datasetCardMarkdown, DatasetStatistics } from '../../activities/export/index.js';
+import type { DatasetStatisticsState } from '../../activities/export/index.js';
 
 // Word counts 3, 5, 5, 10; tokens = 8 × words + 2 = 26, 42, 42, 82 (one over 77).
+// In key order, as an export gives them.
 const samples = [
-  { slideId: 's1', project: 'TCGA-LUAD', caption: 'one two three' },
-  { slideId: 's1', project: 'TCGA-LUAD', caption: 'a b c d e' },
-  { slideId: 's2', project: 'TCGA-BRCA', caption: '  a\tb\nc  d e ' },
-  { slideId: 's3', caption: 'w w w w w w w w w w' },
+  { key: 's1_0_0', slideId: 's1', project: 'TCGA-LUAD', caption: 'one two three' },
+  { key: 's1_672_0', slideId: 's1', project: 'TCGA-LUAD', caption: 'a b c d e' },
+  { key: 's2_0_0', slideId: 's2', project: 'TCGA-BRCA', caption: '  a\tb\nc  d e ' },
+  { key: 's3_0_0', slideId: 's3', caption: 'w w w w w w w w w w' },
 ];
 
 describe('dataset statistics', () => {
@@ -41,6 +43,59 @@ describe('dataset statistics', () => {
       captionWords: null,
       captionTokens: null,
     });
+  });
+});
+
+describe('dataset statistics in bounded memory', () => {
+  // Slide "s" and slide "s_1" interleave in key order: s_1_5_5 (slide s_1) sorts between s_1_1 and
+  // s_1_9 (slide s); slide "s-1" sorts before both ('-' < '_') and never shares their prefixes.
+  const interleaved = [
+    { key: 's-1_0_0', slideId: 's-1', caption: 'one two three four' },
+    { key: 's-1_0_1', slideId: 's-1', caption: 'one two three four' },
+    { key: 's_0_0', slideId: 's', project: 'A', caption: 'one' },
+    { key: 's_1_1', slideId: 's', project: 'A', caption: 'one two' },
+    { key: 's_1_5_5', slideId: 's_1', project: 'A', caption: 'one two three' },
+    { key: 's_1_9', slideId: 's', project: 'A', caption: 'one' },
+    { key: 's_1_9_9', slideId: 's_1', project: 'B', caption: 'one two' },
+    { key: 's_2_0', slideId: 's', project: 'A', caption: 'one' },
+  ];
+
+  it('counts every slide once however their keys interleave, and forgets the slides passed', () => {
+    const statistics = new DatasetStatistics((text) => countWords(text) + 2);
+    for (const sample of interleaved) statistics.add(sample);
+    expect(statistics.summary()).toMatchObject({
+      samples: 8,
+      slides: 3,
+      projects: [
+        { project: 'A', slides: 2, samples: 5 },
+        { project: 'unknown', slides: 1, samples: 2 },
+        { project: 'B', slides: 1, samples: 1 },
+      ],
+    });
+    // Only the slide whose prefix the last key starts with is remembered.
+    expect(statistics.state().open).toEqual([['s', ['A']]]);
+    expect(interleaved.map((sample) => sample.key)).toEqual(interleaved.map((sample) => sample.key).sort());
+  });
+
+  it('continues from its state (as JSON) to the same figures, cut anywhere', () => {
+    const whole = new DatasetStatistics((text) => countWords(text) + 2);
+    for (const sample of interleaved) whole.add(sample);
+    for (let cut = 0; cut <= interleaved.length; cut++) {
+      const first = new DatasetStatistics((text) => countWords(text) + 2);
+      for (const sample of interleaved.slice(0, cut)) first.add(sample);
+      const state = JSON.parse(JSON.stringify(first.state())) as DatasetStatisticsState;
+      const resumed = DatasetStatistics.fromState(state, (text) => countWords(text) + 2);
+      for (const sample of interleaved.slice(cut)) resumed.add(sample);
+      expect(resumed.summary()).toEqual(whole.summary());
+      expect(resumed.state()).toEqual(whole.state());
+    }
+  });
+
+  it("refuses a sample whose key does not start with its slide's key prefix", () => {
+    const statistics = new DatasetStatistics();
+    expect(() => statistics.add({ key: 'other_0_0', slideId: 's.1', caption: 'one' })).toThrow(
+      /does not start with s-1_/,
+    );
   });
 });
 
