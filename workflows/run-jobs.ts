@@ -1,9 +1,11 @@
 import type { MaterializeActivities } from '../activities/stages/materialize.js';
 import type { ManifestCursor, ManifestRef, RunActivities } from '../activities/stages/run.js';
+import { rerunPending } from './run-rerun.js';
 import type { RunState } from './run-state.js';
 
-// Where a run's next slides come from, one page at a time: failed slides to rerun first, then the
-// materialize-mode slide list or the manifest. Pages keep the history small whatever the cohort.
+// Where a run's next slides come from, one page at a time: what failed (failed slides, completed
+// slides with failed patches) to rerun first, then the materialize-mode slide list or the
+// manifest. Pages keep the history small whatever the cohort.
 
 export interface JobSources {
   listFailedSlides: RunActivities['listFailedSlides'];
@@ -22,20 +24,17 @@ export async function readNextJobs(
 ): Promise<boolean> {
   const { runId } = source;
   const limit = state.prepared.settings.manifestPageSize;
-  const progress = state.progress;
   if (state.rerun) {
+    const rerun = state.rerun;
     const page = await sources.listFailedSlides({
       runId,
-      ...(state.rerun.reason !== undefined ? { reason: state.rerun.reason } : {}),
-      ...(state.rerun.startAfter !== undefined ? { startAfter: state.rerun.startAfter } : {}),
+      ...(rerun.reason !== undefined ? { reason: rerun.reason } : {}),
+      ...(rerun.slidesOnly ? {} : { patchFailures: true }),
+      ...(rerun.startAfter !== undefined ? { startAfter: rerun.startAfter } : {}),
       limit,
     });
-    const counted = state.rerun.counted;
-    for (const failed of page.slides) {
-      if (!counted) progress.total += 1;
-      state.pending.push({ job: failed.job, ...(counted ? { previousFailure: failed.reason } : {}) });
-    }
-    state.rerun = page.next !== undefined ? { ...state.rerun, startAfter: page.next } : undefined;
+    for (const failed of page.slides) state.pending.push(rerunPending(state, rerun, failed));
+    state.rerun = page.next !== undefined ? { ...rerun, startAfter: page.next } : undefined;
     return true;
   }
   if (!state.manifestDone && source.materialize) {

@@ -2,7 +2,14 @@ import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { RunSettingsOverrides } from '../activities/contracts/run-settings.js';
 import type { SlideJob } from '../activities/contracts/slide-job.js';
 import type { MaterializeActivities } from '../activities/stages/materialize.js';
-import type { ManifestCursor, ManifestRef, PrepareRunResult, RunActivities } from '../activities/stages/run.js';
+import type { RetryFailures } from '../activities/stages/agents.js';
+import type {
+  CountedSlide,
+  ManifestCursor,
+  ManifestRef,
+  PrepareRunResult,
+  RunActivities,
+} from '../activities/stages/run.js';
 import { materializeActivityOptions } from './activity-options.js';
 import { emptyProgress, type RunProgress } from './run-progress.js';
 import { slideStages } from './slide-plan.js';
@@ -20,16 +27,29 @@ export interface PathgenRunInput {
    */
   materialize?: { pathgenJson: string; lookup: string };
   settings?: RunSettingsOverrides;
-  /** Start this execution by rerunning the failed slides of an earlier, finished execution of the run. */
-  rerunFailed?: { reason?: string };
+  /** Start this execution by rerunning what failed in an earlier, finished execution of the run. */
+  rerunFailed?: RerunFailedOptions;
   /** Carried over continue-as-new; never set by people. */
   state?: RunState;
+}
+
+/**
+ * What `rerunFailed` reruns: failed slides, and completed slides' failed patches (not with
+ * `slidesOnly`), of one reason (a slide's failure type or a patch failure code) or all.
+ */
+export interface RerunFailedOptions {
+  reason?: string;
+  slidesOnly?: boolean;
 }
 
 /** A slide to start, and the failure it is rerun for (when this execution counted that failure). */
 export interface PendingSlide {
   job: SlideJob;
   previousFailure?: string;
+  /** What the slide's earlier record added to this execution's progress, taken back when it ends again. */
+  previous?: CountedSlide;
+  /** A rerun's patch failures to compute again (AgentBatchInput.retryFailures). */
+  retryFailures?: RetryFailures;
 }
 
 export interface RunState {
@@ -41,7 +61,7 @@ export interface RunState {
    * A scan of failed slide records to rerun, and where it is. `counted`: the failures being rerun
    * are in this progress already (an update), not from an earlier execution (a rerun start).
    */
-  rerun?: { reason?: string; startAfter?: string; counted: boolean };
+  rerun?: { reason?: string; slidesOnly?: boolean; startAfter?: string; counted: boolean };
   pending: PendingSlide[];
   /** Materialize mode: record errors of the PathGen JSON, for the dataset card. */
   materializeErrors?: Record<string, number>;
@@ -88,10 +108,7 @@ export async function startState(input: PathgenRunInput, bootstrap: RunActivitie
     manifestDone: rerun,
     ...(rerun
       ? {
-          rerun: {
-            ...(input.rerunFailed?.reason !== undefined ? { reason: input.rerunFailed.reason } : {}),
-            counted: false,
-          },
+          rerun: { ...rerunOf(input.rerunFailed), counted: false },
         }
       : {}),
     pending: [],
@@ -99,5 +116,13 @@ export async function startState(input: PathgenRunInput, bootstrap: RunActivitie
     startedAtMs: Date.now(),
     maxInFlight: prepared.settings.maxInFlight,
     paused: false,
+  };
+}
+
+/** The options of a rerun as the run keeps them (only those set). */
+export function rerunOf(options: RerunFailedOptions | undefined): { reason?: string; slidesOnly?: boolean } {
+  return {
+    ...(options?.reason !== undefined ? { reason: options.reason } : {}),
+    ...(options?.slidesOnly === true ? { slidesOnly: true } : {}),
   };
 }

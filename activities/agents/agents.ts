@@ -60,6 +60,8 @@ export interface SummarizeInput {
 
 export interface CallOptions {
   signal?: AbortSignal | undefined;
+  /** Which round of answers to ask for (model-call.ts): a rerun of a patch whose answers were all invalid. */
+  answerRound?: number | undefined;
 }
 
 /** Which backend, model and prompt made an answer, and what it cost. */
@@ -125,7 +127,7 @@ export function createAgents(settings: AgentsSettings, deps: AgentDeps): Agents 
   async function viaModel<T extends object>(
     agent: AgentName,
     imageSha256: string | undefined,
-    signal: AbortSignal | undefined,
+    options: CallOptions,
     run: (call: ModelCall) => Promise<T>,
   ): Promise<T & StageInfo> {
     const started = Date.now();
@@ -142,7 +144,8 @@ export function createAgents(settings: AgentsSettings, deps: AgentDeps): Agents 
           ? `${settings[agent].inputSize}px q${settings[agent].jpegQuality}`
           : undefined,
       maxInvalidOutputRetries: settings.maxInvalidOutputRetries,
-      signal,
+      answerRound: options.answerRound,
+      signal: options.signal,
       usage,
     };
     try {
@@ -181,7 +184,7 @@ export function createAgents(settings: AgentsSettings, deps: AgentDeps): Agents 
     async findings(report, options = {}) {
       if (settings.findings.backend === 'builtin')
         return builtin(builtinFindingsVersion, () => ({ findings: extractFindings(report) }));
-      return viaModel('findings', undefined, options.signal, async (call) => {
+      return viaModel('findings', undefined, options, async (call) => {
         // An empty report has no findings; no need to ask.
         if (report.trim() === '') return { findings: [] };
         const prompt = agentPrompts.findings;
@@ -201,7 +204,7 @@ export function createAgents(settings: AgentsSettings, deps: AgentDeps): Agents 
           const measurements = await measurementsOf(patch);
           return { description: builtinDescribe(measurements, patch), measurements };
         });
-      return viaModel('describe', patch.imageSha256 ?? patchSha256(patch.image), options.signal, async (call) => {
+      return viaModel('describe', patch.imageSha256 ?? patchSha256(patch.image), options, async (call) => {
         const prompt = agentPrompts.describe;
         const request = {
           system: prompt.system,
@@ -218,7 +221,7 @@ export function createAgents(settings: AgentsSettings, deps: AgentDeps): Agents 
           const measurements = options.measurements ?? (await measurementsOf(patch));
           return { ...builtinRevise(description, measurements, patch), measurements };
         });
-      return viaModel('revise', patch.imageSha256 ?? patchSha256(patch.image), options.signal, async (call) => {
+      return viaModel('revise', patch.imageSha256 ?? patchSha256(patch.image), options, async (call) => {
         const prompt = agentPrompts.revise;
         const request = {
           system: prompt.system,
@@ -238,7 +241,7 @@ export function createAgents(settings: AgentsSettings, deps: AgentDeps): Agents 
           const { caption, shortened } = builtinSummarize(revised, budget, deps.countTokens, organ);
           return fitted(caption, shortened);
         });
-      return viaModel('summarize', patch.imageSha256, options.signal, async (call) => {
+      return viaModel('summarize', patch.imageSha256, options, async (call) => {
         const prompt = agentPrompts.summarize;
         const system = renderPrompt(prompt.system, { maxWords: String(wordsForBudget(budget)) });
         const text = renderPrompt(prompt.user, { organ: organ ?? 'not stated', description: revised });

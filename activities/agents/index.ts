@@ -36,6 +36,7 @@ export {
   type PatchFailureRecord,
   type PatchOutcome,
 } from './patch-cascade.js';
+export { retryRound, copiesUpstream, type RetryFailures, type StoredPatchOutcome } from './patch-retry.js';
 export { extractFindings, builtinFindingsVersion } from './builtin-findings.js';
 export { builtinVersions, builtinModel } from './builtin-agents.js';
 export { shortenToBudget, wordsForBudget, type CountTokens, type Shortening } from './caption-budget.js';

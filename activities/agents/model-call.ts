@@ -7,7 +7,9 @@ import { responseCacheKey } from './response-cache.js';
 
 // One answer from a model, paid for at most once: the response cache first, then the server, then
 // validation. An answer that fails validation is followed by another request (a different seed,
-// its own cache entry) up to `maxInvalidOutputRetries` times before the item fails.
+// its own cache entry) up to `maxInvalidOutputRetries` times before the item fails. A later round
+// (a rerun of a patch whose every answer was invalid) asks for the next answers in that sequence:
+// the cached invalid ones would only fail it again.
 
 export type AnswerCheck<T> = (content: string) => { ok: true; value: T } | { ok: false; reason: string };
 
@@ -20,6 +22,8 @@ export interface ModelCall {
   /** What about the image request is not in its hash (the size and quality it was sent at). */
   imageVariant?: string | undefined;
   maxInvalidOutputRetries: number;
+  /** Rounds of answers asked for before (0, or absent: the first): round n asks answers n·(retries+1) on. */
+  answerRound?: number | undefined;
   signal?: AbortSignal | undefined;
   /** Counts requests, tokens and cache hits into the caller's usage. */
   usage: AgentUsage;
@@ -33,7 +37,8 @@ export async function askModel<T>(
 ): Promise<T> {
   let reason = '';
   const answers = call.maxInvalidOutputRetries + 1;
-  for (let retry = 0; retry < answers; retry++) {
+  const first = (call.answerRound ?? 0) * answers;
+  for (let retry = first; retry < first + answers; retry++) {
     const key = responseCacheKey({
       agent: call.agent,
       backend: 'openai',

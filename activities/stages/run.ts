@@ -8,7 +8,8 @@ import type { ManifestCursor, ManifestRow, ManifestRowError, ManifestSource } fr
 import type { RunSettings, RunSettingsOverrides } from '../contracts/run-settings.js';
 import { agentKeys, runKeys } from '../contracts/keys.js';
 import type { SampleRef, SlideRecord } from '../contracts/slide-record.js';
-import { jobSlide, type RecordSlideInput, type SlideJob, type SlideSummary } from '../contracts/slide-job.js';
+import { jobSlide, type RecordSlideInput, type SlideJob } from '../contracts/slide-job.js';
+import type { SlideStatus, SlideSummary } from '../contracts/slide-job.js';
 import type { SelectPatchesResult } from './select.js';
 import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -17,8 +18,9 @@ import type { ObjectStore } from '../store/object-store.js';
 export type { ManifestCursor };
 
 // The run's own CPU activities: resolve settings and check the manifest once, hand out manifest
-// pages, write each slide's record, and find failed slides for a rerun. The workflow keeps only
-// counts and cursors; rows, errors and records live in the store.
+// pages, write each slide's record, and find what failed (failed slides, completed slides with
+// failed patches) for a rerun. The workflow keeps only counts and cursors; rows, errors and
+// records live in the store.
 
 /** A manifest as a run input names it: inline rows (small runs) or a JSONL/CSV file or store key. */
 export type ManifestRef = { rows: unknown[] } | { uri: string; format?: 'jsonl' | 'csv' };
@@ -55,15 +57,38 @@ export interface ManifestPageResult {
 
 export interface FailedSlidesInput {
   runId: string;
-  /** Only slides that failed for this reason (failure type); all failed slides when absent. */
+  /**
+   * Only slides that failed for this reason (failure type), or, with `patchFailures`, completed
+   * slides with patches that failed with this code; everything failed when absent.
+   */
   reason?: string;
+  /** Also completed pipeline slides whose record has patch failures: a rerun brings their patches back. */
+  patchFailures?: boolean;
   /** Store key to continue after. */
   startAfter?: string;
   limit: number;
 }
 
+/** What a slide's record added to the run's progress, for a rerun to take back before it counts again. */
+export interface CountedSlide {
+  status: SlideStatus;
+  /** When the slide workflow started (workflow time), to tell whether this execution of the run counted it. */
+  startedAt: string;
+  selected: number;
+  captioned: number;
+  failures: Record<string, number>;
+}
+
+export interface FailedSlide {
+  job: SlideJob;
+  /** The slide's failure type; for a completed slide, the code of its (first matching) patch failures. */
+  reason: string;
+  /** Absent in listings recorded before completed slides were listed. */
+  counted?: CountedSlide;
+}
+
 export interface FailedSlidesResult {
-  slides: { job: SlideJob; reason: string }[];
+  slides: FailedSlide[];
   /** Slides that failed but whose record has no manifest row to rerun from. */
   unrunnable: number;
   next?: string;
@@ -243,12 +268,43 @@ async function listFailedSlides(deps: RunDeps, input: FailedSlidesInput): Promis
     for (const object of page.objects) {
       last = object.key;
       const record = JSON.parse((await deps.store.get(object.key)).toString()) as SlideRecord;
-      if (record.status !== 'failed' || (input.reason !== undefined && record.reason !== input.reason)) continue;
-      if (record.job) slides.push({ job: record.job, reason: record.reason ?? 'Unknown' });
+      const reason = rerunReason(record, input);
+      if (reason === undefined) continue;
+      if (record.job) slides.push({ job: record.job, reason, counted: countedOf(record) });
       else unrunnable += 1;
       if (slides.length >= input.limit) return { slides, unrunnable, next: last };
     }
     if (page.nextStartAfter === undefined) return { slides, unrunnable };
     page = await deps.store.listPage(prefix, { limit: 1000, startAfter: page.nextStartAfter });
   }
+}
+
+/**
+ * Why a slide's record is rerun, or undefined when it is not: a failed slide (of the reason asked
+ * for), or, with `patchFailures`, a pipeline slide with patch failures (of that code). A completed
+ * materialize slide's failures are positions its slide does not have: a rerun would not change them.
+ */
+function rerunReason(record: SlideRecord, input: { reason?: string; patchFailures?: boolean }): string | undefined {
+  const codes =
+    input.patchFailures && record.job?.kind === 'pipeline'
+      ? Object.keys(record.failures ?? {})
+          .filter((code) => (record.failures[code] ?? 0) > 0)
+          .sort()
+      : [];
+  const patchCode = input.reason === undefined ? codes[0] : codes.find((code) => code === input.reason);
+  if (record.status === 'failed') {
+    const reason = record.reason ?? 'Unknown';
+    return input.reason === undefined || input.reason === reason || patchCode !== undefined ? reason : undefined;
+  }
+  return patchCode;
+}
+
+function countedOf(record: SlideRecord): CountedSlide {
+  return {
+    status: record.status,
+    startedAt: record.startedAt,
+    selected: record.counts.selected ?? 0,
+    captioned: record.counts.captioned ?? 0,
+    failures: { ...record.failures },
+  };
 }

@@ -60,6 +60,8 @@ export interface FakeOpenAiServerOptions {
   retryAfterMs?: number;
   /** Time to answer each request, to let concurrency show. */
   latencyMs?: number;
+  /** Holds a request (logged, unanswered) until the promise it returns settles; undefined: no hold. */
+  hold?: (request: FakeRequest) => Promise<void> | undefined;
 }
 
 export interface FakeOpenAiServer {
@@ -109,6 +111,7 @@ export async function startFakeOpenAiServer(options: FakeOpenAiServerOptions = {
     maxInFlight = Math.max(maxInFlight, inFlight);
     res.on('close', () => inFlight--);
     if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    await options.hold?.(request);
 
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       entry.status = 401;
