@@ -1,6 +1,7 @@
 import { condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
-import { emptyProgress, progressSnapshot, type RunProgress } from './run-progress.js';
-import type { RunState } from './run-state.js';
+import { emptyProgress, progressSnapshot, takeSlideReport, type LiveSlides, type RunProgress } from './run-progress.js';
+import { rerunOf, type RerunFailedOptions, type RunState } from './run-state.js';
+import { slideProgressSignal } from './slide-progress.js';
 
 // What people can ask of and tell a running run (the CLI's `progress`, `pause`, `resume`,
 // `concurrency` and `rerun-failed`; the same names from the Temporal CLI and UI).
@@ -9,12 +10,14 @@ export const progressQuery = defineQuery<RunProgress>('progress');
 export const pauseUpdate = defineUpdate<RunProgress>('pause');
 export const resumeUpdate = defineUpdate<RunProgress>('resume');
 export const setConcurrencyUpdate = defineUpdate<RunProgress, [number]>('setConcurrency');
-export const rerunFailedUpdate = defineUpdate<RunProgress, [{ reason?: string }?]>('rerunFailed');
+export const rerunFailedUpdate = defineUpdate<RunProgress, [RerunFailedOptions?]>('rerunFailed');
 
 /** The run as its handlers see it: no state until the run is prepared, and the slides in flight. */
 export interface RunView {
   state(): RunState | undefined;
   running(): number;
+  /** The running slides and their latest reports. */
+  live(): LiveSlides;
 }
 
 /**
@@ -30,6 +33,7 @@ export function installRunHandlers(runId: string, view: RunView): () => RunProgr
       paused: current.paused,
       maxInFlight: current.maxInFlight,
       startedAtMs: current.startedAtMs,
+      slides: view.live(),
     });
   };
   /** Updates wait for the run to be prepared, then act on its state. */
@@ -38,6 +42,10 @@ export function installRunHandlers(runId: string, view: RunView): () => RunProgr
     return view.state()!;
   };
   setHandler(progressQuery, snapshot);
+  // Running slides report their patches (slide-progress.ts); a report of a slide that ended is dropped.
+  setHandler(slideProgressSignal, (report) => {
+    takeSlideReport(view.live(), report);
+  });
   setHandler(pauseUpdate, async () => {
     (await prepared()).paused = true;
     return snapshot();
@@ -61,7 +69,7 @@ export function installRunHandlers(runId: string, view: RunView): () => RunProgr
   );
   setHandler(rerunFailedUpdate, async (options) => {
     const ready = await prepared();
-    ready.rerun = { ...(options?.reason !== undefined ? { reason: options.reason } : {}), counted: true };
+    ready.rerun = { ...rerunOf(options), counted: true };
     ready.progress.phase = 'running';
     return snapshot();
   });

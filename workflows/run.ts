@@ -18,7 +18,8 @@ import { runExportInput } from './export.js';
 import { pathgenMaterializeSlide } from './materialize-slide.js';
 import { installRunHandlers } from './run-handlers.js';
 import { readNextJobs } from './run-jobs.js';
-import { countSlideResult, type RunProgress } from './run-progress.js';
+import { countSlideResult, type LiveSlides, type RunProgress } from './run-progress.js';
+import { takeBackCounted } from './run-rerun.js';
 import { startState, type PathgenRunInput, type PendingSlide, type RunState } from './run-state.js';
 import { PathgenRunId, PathgenStatus } from './search-attributes.js';
 import { pathgenSlide } from './slide.js';
@@ -43,7 +44,9 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
   const bootstrap = proxyActivities<RunActivities>(runBookkeepingOptions(workflowInfo().taskQueue));
   let current: RunState | undefined = input.state;
   let inFlight = 0;
-  const snapshot = installRunHandlers(runId, { state: () => current, running: () => inFlight });
+  // The running slides' latest reports (slideProgress signals); empty at continue-as-new, which waits for them.
+  const live: LiveSlides = {};
+  const snapshot = installRunHandlers(runId, { state: () => current, running: () => inFlight, live: () => live });
 
   const state: RunState = current ?? (await startState(input, bootstrap));
   current = state;
@@ -63,9 +66,12 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
 
   const tooLong = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > settings.historyEventBudget;
-  const finished = (result: SlideResult, previousFailure: string | undefined) => {
+  const finished = (result: SlideResult, pending: PendingSlide) => {
     inFlight -= 1;
-    countSlideResult(progress, result, previousFailure);
+    // The slide's final numbers replace its live ones.
+    delete live[jobSlide(pending.job).slideId];
+    takeBackCounted(progress, pending.previous);
+    countSlideResult(progress, result, pending.previousFailure);
   };
   /** A slide workflow that failed outright (terminated, timed out) still gets a record, so it can be rerun. */
   const slideWorkflowFailed = (pending: PendingSlide, error: unknown): Promise<SlideResult> =>
@@ -78,9 +84,14 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
     });
   const startSlide = async (pending: PendingSlide) => {
     inFlight += 1;
-    const done = (result: SlideResult) => finished(result, pending.previousFailure);
+    const slideId = jobSlide(pending.job).slideId;
+    live[slideId] = {};
+    const done = (result: SlideResult) => finished(result, pending);
     try {
       const handle = await startSlideWorkflow(runId, pending, state);
+      // From now on only this execution's reports count.
+      const entry = live[slideId];
+      if (entry) entry.slideRunId = handle.firstExecutionRunId;
       void handle.result().then(done, async (error: unknown) => done(await slideWorkflowFailed(pending, error)));
     } catch (error) {
       done(await slideWorkflowFailed(pending, error));
@@ -119,7 +130,7 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
 }
 
 /** The child workflow for one slide: the pipeline, or materialize mode's crops. */
-function startSlideWorkflow(runId: string, { job }: PendingSlide, state: RunState) {
+function startSlideWorkflow(runId: string, { job, retryFailures }: PendingSlide, state: RunState) {
   const { settings } = state.prepared;
   const slideId = jobSlide(job).slideId;
   const options = {
@@ -130,7 +141,7 @@ function startSlideWorkflow(runId: string, { job }: PendingSlide, state: RunStat
   return job.kind === 'pipeline'
     ? startChild(pathgenSlide, {
         ...options,
-        args: [{ runId, row: job.row, settings }],
+        args: [{ runId, row: job.row, settings, ...(retryFailures !== undefined ? { retryFailures } : {}) }],
         staticSummary: `slide ${slideId} (${job.row.project})`,
       })
     : startChild(pathgenMaterializeSlide, {

@@ -2,6 +2,7 @@ import { ActivityFailure, ApplicationFailure, TimeoutFailure, upsertSearchAttrib
 import type { RecordSlideInput, SlideJob, SlideSummary } from '../activities/contracts/slide-job.js';
 import { zeroUsage, type AgentUsage } from '../activities/contracts/usage.js';
 import { PathgenFailureReason, PathgenStatus } from './search-attributes.js';
+import type { PatchProgress } from './slide-patches.js';
 import type { SlideStage } from './slide-plan.js';
 
 // How a slide ends, said once for the slide, materialize-slide and run workflows: what an error is
@@ -12,6 +13,8 @@ export interface SlideResult extends SlideSummary {
   durationMs: number;
   /** Stages the slide got through (for the run's per-stage progress). */
   reached: SlideStage[];
+  /** Patches per stage (pipeline slides; absent from materialize slides and older histories). */
+  patches?: PatchProgress;
 }
 
 /**

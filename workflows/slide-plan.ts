@@ -3,8 +3,10 @@ import type { RunSettings } from '../activities/contracts/run-settings.js';
 import type { ManifestRow, RecordSlideInput, SlideSummary } from '../activities/contracts/slide-job.js';
 import { addUsage, zeroUsage, type AgentUsage } from '../activities/contracts/usage.js';
 import type { AgentActivities, AgentBatchInput, AgentBatchResult, PatchRef } from '../activities/stages/agents.js';
+import type { RetryFailures } from '../activities/stages/agents.js';
 import type { SelectActivities } from '../activities/stages/select.js';
 import type { TileActivities } from '../activities/stages/tile.js';
+import { patchTally, type PatchProgress, type SlideProgressReport } from './slide-patches.js';
 
 // One slide's way through the pipeline, as data and one pure function: tile → findings → select →
 // describe → revise → summarize (batches in parallel, up to a bound) → the slide's record. The slide
@@ -43,6 +45,11 @@ export interface SlideSteps {
    */
   failure(error: unknown): { reason: string; message: string };
   failed?(stage: SlideStage, reason: string): void;
+  /**
+   * The slide's patches moved (tiled, selected, a batch started, an agent stage of a batch ended):
+   * the whole tally so far, so a caller that drops reports (the workflow sends only the latest) loses nothing.
+   */
+  progressed?(report: SlideProgressReport): void;
 }
 
 export interface SlidePlanInput {
@@ -50,6 +57,8 @@ export interface SlidePlanInput {
   row: ManifestRow;
   settings: RunSettings;
   startedAt: string;
+  /** A rerun's patch failures for the agents to compute again; absent on a slide's first run. */
+  retryFailures?: RetryFailures;
 }
 
 export interface SlidePlanOutcome {
@@ -57,12 +66,16 @@ export interface SlidePlanOutcome {
   usage: AgentUsage;
   /** Stages the slide got through (for the run's per-stage progress). */
   reached: SlideStage[];
+  /** Patches per stage, as far as the slide got (for the run's patch progress). */
+  patches: PatchProgress;
 }
 
 export async function runSlidePlan(steps: SlideSteps, input: SlidePlanInput): Promise<SlidePlanOutcome> {
   const { runId, row, settings, startedAt } = input;
   const job = { kind: 'pipeline' as const, row };
   let usage = zeroUsage;
+  const tally = patchTally(row.slideId);
+  const progressed = () => steps.progressed?.(tally.report());
   const prefixes: Record<string, string> = {};
   const done: { candidates?: number; selectResultKey?: string; agentsPrefix?: string } = {};
   let stage: SlideStage = 'tile';
@@ -77,11 +90,14 @@ export async function runSlidePlan(steps: SlideSteps, input: SlidePlanInput): Pr
     enter('tile');
     const tiled = await steps.tile(tileInput(row, settings), `tile ${row.slideId}`);
     done.candidates = tiled.candidates;
+    tally.tiled(tiled.candidates);
+    progressed();
     prefixes.tile = tiled.prefix;
 
     enter('findings');
     const findings = await steps.findings(findingsInput(row), `findings of ${row.slideId}'s report`);
     usage = addUsage(usage, findings.usage);
+    tally.spent(findings.usage);
 
     enter('select');
     const selected = await steps.select(
@@ -97,19 +113,32 @@ export async function runSlidePlan(steps: SlideSteps, input: SlidePlanInput): Pr
       `select from ${tiled.candidates} candidates`,
     );
     prefixes.select = selected.prefix;
+    tally.selected(selected.patches.length);
+    progressed();
     done.selectResultKey = selected.keys.result;
     const agentsPrefix = runKeys.agents(runId, row.slideId, selected.prefix);
     done.agentsPrefix = prefixes.agents = agentsPrefix;
 
     const batches = chunk(selected.patches, settings.agentBatchSize);
-    const base = { slideId: row.slideId, project: row.project, findingsKey: findings.key, outputPrefix: agentsPrefix };
+    const base = {
+      slideId: row.slideId,
+      project: row.project,
+      findingsKey: findings.key,
+      outputPrefix: agentsPrefix,
+      ...(input.retryFailures !== undefined ? { retryFailures: input.retryFailures } : {}),
+    };
     enter('describe');
     const runBatch = async (patches: PatchRef[], index: number): Promise<AgentUsage> => {
       const label = `batch ${index + 1}/${batches.length} of ${row.slideId}`;
       let spent = zeroUsage;
+      tally.batchStarted();
+      progressed();
       for (const agent of agentStages) {
-        const result = await steps.agent(agent, { ...base, patches }, `${agent} ${label}`);
+        const batch = `${index + 1}/${batches.length}`;
+        const result = await steps.agent(agent, { ...base, patches, batch }, `${agent} ${label}`);
         spent = addUsage(spent, result.usage);
+        tally.stageDone(index, result);
+        progressed();
       }
       return spent;
     };
@@ -128,7 +157,7 @@ export async function runSlidePlan(steps: SlideSteps, input: SlidePlanInput): Pr
       prefixes,
       startedAt,
     });
-    return { summary, usage, reached };
+    return { summary, usage, reached, patches: tally.final() };
   } catch (error) {
     const { reason, message } = steps.failure(error);
     steps.failed?.(stage, reason);
@@ -143,7 +172,7 @@ export async function runSlidePlan(steps: SlideSteps, input: SlidePlanInput): Pr
       prefixes,
       startedAt,
     });
-    return { summary, usage, reached };
+    return { summary, usage, reached, patches: tally.final() };
   }
 }
 

@@ -1,7 +1,7 @@
 import { isCancellation, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RunSettings } from '../activities/contracts/run-settings.js';
 import type { ManifestRow } from '../activities/contracts/slide-job.js';
-import type { AgentActivities } from '../activities/stages/agents.js';
+import type { AgentActivities, RetryFailures } from '../activities/stages/agents.js';
 import type { RunActivities } from '../activities/stages/run.js';
 import type { SelectActivities } from '../activities/stages/select.js';
 import type { TileActivities } from '../activities/stages/tile.js';
@@ -15,6 +15,7 @@ import {
 import { PathgenRunId, PathgenSlideId, PathgenStage, PathgenStatus } from './search-attributes.js';
 import { failureOf, markSlideFailed, type SlideResult } from './slide-outcome.js';
 import { runSlidePlan, type SlideSteps } from './slide-plan.js';
+import { progressReporter } from './slide-progress.js';
 
 // One slide through the whole pipeline (slide-plan.ts says which steps, in which order), each step
 // an activity on its queue. A slide that fails for a reason of its own (unreadable, no tissue, a
@@ -25,10 +26,12 @@ export interface PathgenSlideInput {
   runId: string;
   row: ManifestRow;
   settings: RunSettings;
+  /** A rerun's patch failures for the agents to compute again (AgentBatchInput.retryFailures). */
+  retryFailures?: RetryFailures;
 }
 
 export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResult> {
-  const { runId, row, settings } = input;
+  const { runId, row, settings, retryFailures } = input;
   const queues = settings.taskQueues;
   const { tileSlide } = proxyActivities<TileActivities>({ ...tileActivityOptions, taskQueue: queues.cpu });
   const { selectPatches } = proxyActivities<SelectActivities>(selectActivityOptions(queues.gpu));
@@ -60,6 +63,9 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
       setCurrentDetails(`slide ${row.slideId} failed at ${stage}: ${reason}`);
     },
   };
+  // The run's `progress` shows this slide's patches while it runs (slide-progress.ts).
+  const progressed = progressReporter();
+  if (progressed) steps.progressed = progressed;
 
   const started = Date.now();
   upsertSearchAttributes([
@@ -68,12 +74,13 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
     { key: PathgenStatus, value: 'running' },
     { key: PathgenStage, value: 'tile' },
   ]);
-  const { summary, usage, reached } = await runSlidePlan(steps, {
+  const { summary, usage, reached, patches } = await runSlidePlan(steps, {
     runId,
     row,
     settings,
     startedAt: new Date(started).toISOString(),
+    ...(retryFailures !== undefined ? { retryFailures } : {}),
   });
   if (summary.status === 'completed') upsertSearchAttributes([{ key: PathgenStatus, value: 'completed' }]);
-  return { ...summary, usage, durationMs: Date.now() - started, reached };
+  return { ...summary, usage, durationMs: Date.now() - started, reached, patches };
 }

@@ -2,13 +2,14 @@ import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { withTypedFailures } from '../runtime/activity-failure.js';
 import { agentKeys, findingsKey } from '../contracts/keys.js';
-import { zeroUsage, patchFailure, promptVersion, addUsage } from '../agents/index.js';
+import { zeroUsage, patchFailure, promptVersion, addUsage, copiesUpstream, retryRound } from '../agents/index.js';
 import type {
   AgentUsage,
   Agents,
   DescribeResult,
   PatchAgentName,
   PatchFailure,
+  RetryFailures,
   ReviseResult,
   SummarizeResult,
 } from '../agents/index.js';
@@ -24,6 +25,9 @@ import type { ObjectStore } from '../store/object-store.js';
 // exists: a retried activity or a rerun slide picks up where the last attempt stopped, and the
 // agents' response cache means no answer is paid for twice. Workflows get counts, usage and
 // failures; texts stay in the store.
+
+// The slide and run workflows take the rerun's failure codes' type from here, the agents stage's factory.
+export type { RetryFailures };
 
 export interface PatchRef {
   /** `<x>_<y>`: the patch's level-0 corner, unique in its slide. */
@@ -61,6 +65,13 @@ export interface AgentBatchInput {
   patches: PatchRef[];
   /** Results go to `<outputPrefix>/<stage>/<id>.json`. */
   outputPrefix: string;
+  /**
+   * A rerun's patch failures to compute again (failure codes, or 'all'). Absent: only patches whose
+   * server never answered are, as on any run of the batch (agents/patch-retry.ts).
+   */
+  retryFailures?: RetryFailures;
+  /** Which of the slide's batches this is (`2/4`), for heartbeats: the UI then says where a long activity is. */
+  batch?: string;
 }
 
 export interface AgentBatchResult {
@@ -74,10 +85,14 @@ export interface AgentBatchResult {
   failures: Record<string, number>;
 }
 
-/** What a stage stores per patch: its answer, or why the patch has none. */
-export type StageRecord<T> = ({ ok: true } & T) | { ok: false; failure: PatchFailure };
+/**
+ * What a stage stores per patch: its answer, or why the patch has none (`round`, `retriedIn`: which
+ * answers failed and which rerun recorded it, see agents/patch-retry.ts).
+ */
+export type StageRecord<T> =
+  ({ ok: true } & T) | { ok: false; failure: PatchFailure; round?: number; retriedIn?: string };
 
-export type AgentHeartbeat = { stage: PatchAgentName | 'findings'; done: number; total: number };
+export type AgentHeartbeat = { stage: PatchAgentName | 'findings'; done: number; total: number; batch?: string };
 
 export interface AgentStageDeps {
   store: ObjectStore;
@@ -88,7 +103,13 @@ export interface AgentStageDeps {
 export function createAgentActivities(deps: AgentStageDeps) {
   return {
     /** A report → findings, stored once per (report, agent backend, model, prompt version). */
-    extractFindings: (input: FindingsInput) => withTypedFailures(() => extractFindings(deps, input)),
+    extractFindings: (input: FindingsInput) =>
+      withTypedFailures(() =>
+        whileHeartbeating(
+          () => ({ stage: 'findings' }),
+          () => extractFindings(deps, input),
+        ),
+      ),
     describePatches: (input: AgentBatchInput) => withTypedFailures(() => runStage(deps, 'describe', input)),
     revisePatches: (input: AgentBatchInput) => withTypedFailures(() => runStage(deps, 'revise', input)),
     summarizePatches: (input: AgentBatchInput) => withTypedFailures(() => runStage(deps, 'summarize', input)),
@@ -170,6 +191,8 @@ async function runStage(
 ): Promise<AgentBatchResult> {
   const context = Context.current();
   const signal = context.cancellationSignal;
+  // The slide workflow execution this batch runs in: a retried attempt of it is the same rerun.
+  const execution = context.info.workflowExecution?.runId;
   const agents = await deps.agents();
   const findings = await readFindings(deps.store, input.findingsKey);
   const result: AgentBatchResult = {
@@ -189,7 +212,12 @@ async function runStage(
     }
   };
   let done = 0;
-  const progress = (): AgentHeartbeat => ({ stage, done, total: input.patches.length });
+  const progress = (): AgentHeartbeat => ({
+    stage,
+    done,
+    total: input.patches.length,
+    ...(input.batch !== undefined ? { batch: input.batch } : {}),
+  });
 
   // Model calls queue on the endpoint's shared limiter; built-in ones are CPU work on this thread.
   const parallel = agents.settings[stage].backend === 'openai' ? agents.settings.endpointConcurrency : 1;
@@ -200,11 +228,17 @@ async function runStage(
       const key = agentKeys.stage(input.outputPrefix, stage, patch.id);
       const stored = await getIfExists(deps.store, key);
       const existing = stored ? parseJson<StageRecord<object>>(stored, key) : undefined;
-      if (existing && !worthRetrying(existing)) {
+      const round = existing ? await retryRoundOf(deps.store, stage, input, patch.id, existing, execution) : 0;
+      if (existing && round === undefined) {
         result.reused += 1;
         count(existing);
       } else {
-        const { record, usage } = await runPatchStage(deps.store, agents, stage, input, patch, findings, signal);
+        const options = {
+          signal,
+          answerRound: round ?? 0,
+          ...(input.retryFailures && execution ? { retriedIn: execution } : {}),
+        };
+        const { record, usage } = await runPatchStage(deps.store, agents, stage, input, patch, findings, options);
         result.usage = addUsage(result.usage, usage);
         await deps.store.put(key, json(record), { contentType: 'application/json' });
         count(record);
@@ -218,9 +252,20 @@ async function runStage(
 
 type StageAnswer = DescribeResult | ReviseResult | SummarizeResult;
 
-/** A patch whose model server never answered is tried again when its batch runs again (a rerun, a reset). */
-function worthRetrying(record: StageRecord<object>): boolean {
-  return !record.ok && record.failure.code === 'ModelUnavailable';
+/** Whether a stored record is computed again, and in which round (agents/patch-retry.ts); undefined: kept. */
+async function retryRoundOf(
+  store: ObjectStore,
+  stage: PatchAgentName,
+  input: AgentBatchInput,
+  id: string,
+  existing: StageRecord<object>,
+  execution: string | undefined,
+): Promise<number | undefined> {
+  const before = stage === 'summarize' ? 'revise' : 'describe';
+  const upstreamRecord = copiesUpstream(stage, existing)
+    ? await upstream<object>(store, input.outputPrefix, before, id)
+    : undefined;
+  return retryRound(stage, existing, input.retryFailures, upstreamRecord, execution);
 }
 
 async function runPatchStage(
@@ -230,28 +275,34 @@ async function runPatchStage(
   input: AgentBatchInput,
   patch: PatchRef,
   findings: string[],
-  signal: AbortSignal,
+  options: { signal: AbortSignal; answerRound: number; retriedIn?: string },
 ): Promise<{ record: StageRecord<StageAnswer>; usage: AgentUsage }> {
   const image = await store.get(patch.key);
   const imageSha256 = createHash('sha256').update(image).digest('hex');
   const patchInput = { image, imageSha256, mpp: patch.mpp, project: input.project, findings };
   try {
-    if (stage === 'describe') return answered(await agents.describe(patchInput, { signal }));
+    if (stage === 'describe') return answered(await agents.describe(patchInput, options));
+    // A failed upstream record is copied without its round and rerun: the copy asked for no answers.
     const described = await upstream<DescribeResult>(store, input.outputPrefix, 'describe', patch.id);
-    if (!described.ok) return { record: described, usage: zeroUsage };
+    if (!described.ok) return { record: { ok: false, failure: described.failure }, usage: zeroUsage };
     if (stage === 'revise') {
       return answered(
-        await agents.revise(patchInput, described.description, { signal, measurements: described.measurements }),
+        await agents.revise(patchInput, described.description, { ...options, measurements: described.measurements }),
       );
     }
     const revised = await upstream<ReviseResult>(store, input.outputPrefix, 'revise', patch.id);
-    if (!revised.ok) return { record: revised, usage: zeroUsage };
-    return answered(await agents.summarize({ imageSha256, project: input.project }, revised.revised, { signal }));
+    if (!revised.ok) return { record: { ok: false, failure: revised.failure }, usage: zeroUsage };
+    return answered(await agents.summarize({ imageSha256, project: input.project }, revised.revised, options));
   } catch (error) {
     const failure = patchFailure(stage, error);
     if (!failure) throw error;
     const details = (error as PathgenError).details;
-    return { record: { ok: false, failure }, usage: (details.usage as AgentUsage | undefined) ?? zeroUsage };
+    const round = options.answerRound > 0 ? { round: options.answerRound } : {};
+    const rerun = options.retriedIn !== undefined ? { retriedIn: options.retriedIn } : {};
+    return {
+      record: { ok: false, failure, ...round, ...rerun },
+      usage: (details.usage as AgentUsage | undefined) ?? zeroUsage,
+    };
   }
 }
 

@@ -9,7 +9,12 @@ import { slideStages } from '../../workflows/slide-plan.js';
 export type ProgressShown = Pick<
   RunProgress,
   'total' | 'completed' | 'failed' | 'running' | 'stages' | 'captions' | 'failuresByReason' | 'etaSeconds' | 'paused'
->;
+> &
+  // Absent from runs started before slides reported their patches.
+  Partial<Pick<RunProgress, 'patches'>>;
+
+/** The patch bars, selected → summarized: patches each agent stage has finished, out of those selected. */
+const patchBars = ['described', 'revised', 'summarized'] as const;
 
 /**
  * The stages in pipeline order; a stage the progress names that is not here is shown after them.
@@ -100,7 +105,9 @@ export function progressLines(progress: ProgressShown): string[] {
   const status = progress.paused ? '  PAUSED (new slides wait for resume)' : '';
   const eta = progress.etaSeconds !== undefined ? `  ETA ${formatDuration(progress.etaSeconds)}` : '';
   const stages = orderedStages(progress);
-  const labelWidth = 2 + Math.max(...stages.map((stage) => stage.length)) + 2;
+  const patches = shownPatches(progress);
+  const labels = [...stages, ...(patches ? patchBars : [])];
+  const labelWidth = 2 + Math.max(...labels.map((label) => label.length)) + 2;
   const lines = [
     `${'slides'.padEnd(labelWidth)}${bar(finishedSlides, progress.total)} ${percent(finishedSlides, progress.total)}  ${progress.completed} done, ${progress.failed} failed, ${progress.running} running of ${progress.total}${eta}${status}`,
   ];
@@ -112,6 +119,18 @@ export function progressLines(progress: ProgressShown): string[] {
         ? `${label}${bar(counts.done, counts.total)} ${percent(counts.done, counts.total)}  ${counts.done}/${counts.total}`
         : `${label}${bar(0, 0)}       waiting`,
     );
+  }
+  if (patches) {
+    const inFlight = patches.batchesInFlight > 0 ? `, ${patches.batchesInFlight} agent batches running` : '';
+    lines.push(`patches    ${patches.selected} selected of ${patches.candidates} candidates${inFlight}`);
+    for (const label of patchBars) {
+      const { succeeded, failed } = patches[label];
+      const done = succeeded + failed;
+      const failures = failed > 0 ? ` (${failed} failed)` : '';
+      lines.push(
+        `${`  ${label}`.padEnd(labelWidth)}${bar(done, patches.selected)} ${percent(done, patches.selected)}  ${done}/${patches.selected}${failures}`,
+      );
+    }
   }
   lines.push(`captions   ${progress.captions}    failures   ${formatFailures(progress.failuresByReason)}`);
   return lines;
@@ -128,13 +147,25 @@ export function progressLine(progress: ProgressShown): string {
   const parts = [
     `slides ${progress.completed} done, ${progress.failed} failed, ${progress.running} running of ${progress.total}`,
     stages,
-    `captions ${progress.captions}`,
   ];
+  const patches = shownPatches(progress);
+  if (patches) {
+    const done = (key: (typeof patchBars)[number]) => patches[key].succeeded + patches[key].failed;
+    parts.push(
+      `patches ${patches.selected} selected, ${done('described')} described, ${done('revised')} revised, ${done('summarized')} summarized`,
+    );
+  }
+  parts.push(`captions ${progress.captions}`);
   if (Object.keys(progress.failuresByReason).length > 0)
     parts.push(`failures ${formatFailures(progress.failuresByReason)}`);
   if (progress.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(progress.etaSeconds)}`);
   if (progress.paused) parts.push('PAUSED');
   return `pathgen: ${parts.join(' | ')}`;
+}
+
+/** The run's patch counts once a slide has been tiled; none before (nothing to show yet). */
+function shownPatches(progress: ProgressShown): RunProgress['patches'] | undefined {
+  return progress.patches && progress.patches.candidates > 0 ? progress.patches : undefined;
 }
 
 function formatFailures(byReason: Record<string, number>): string {
