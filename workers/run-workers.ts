@@ -1,10 +1,10 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities/stages/index.js';
+import { createActivities, type ActivityDeps } from '../activities/stages/index.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
 import type { QueueRole } from '../activities/contracts/task-queues.js';
 import type { PathgenConfig } from './config/schema.js';
 import { workerActivityDeps } from './activity-deps.js';
-import { workflowsEntry } from './package-info.js';
+import { workflowCodeOption } from './workflow-bundle.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 
 export interface RunWorkersOptions {
@@ -15,6 +15,8 @@ export interface RunWorkersOptions {
   onReady?: (queues: string[]) => void;
   /** Resolves when the workers should stop; SIGINT/SIGTERM also stop them (the SDK's runtime handles both). */
   until?: Promise<unknown>;
+  /** Builds each queue's activities from the worker's deps instead of createActivities (the scale benchmark's doubles). */
+  activities?: (deps: ActivityDeps) => Promise<ReturnType<typeof createActivities>>;
 }
 
 /**
@@ -30,7 +32,8 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
       Runtime.instance().logger.warn(message);
     };
     const activitiesDeps = await workerActivityDeps(config, store, warn);
-    const activities = createActivities(activitiesDeps);
+    const activities = await (options.activities?.(activitiesDeps) ?? createActivities(activitiesDeps));
+    const workflowCode = roles.includes('cpu') ? await workflowCodeOption(warn) : undefined;
     // A worker for the agents queue with unusable agent settings (no key, no model) fails now, not per patch.
     if (roles.includes('agents')) await activitiesDeps.agents();
     const workers = await Promise.all(
@@ -46,7 +49,7 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
           defaultHeartbeatThrottleInterval: `${config.workers[role].heartbeatThrottleSeconds}s`,
           ...(role === 'cpu'
             ? {
-                workflowsPath: workflowsEntry(),
+                ...workflowCode,
                 maxConcurrentWorkflowTaskExecutions: config.workers.cpu.maxConcurrentWorkflowTasks,
               }
             : {}),

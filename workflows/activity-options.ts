@@ -34,6 +34,9 @@ export const findingsActivityOptions = (taskQueue: string): ActivityOptions => (
   taskQueue,
   // Long enough for the agent's own backoff across a full retry budget against a rate-limited server.
   startToCloseTimeout: '30m',
+  // It heartbeats every 5 s while the model answers: a killed worker is noticed in a minute, not at
+  // the 30-minute limit (the scale benchmark's chaos found a slide waiting out exactly that).
+  heartbeatTimeout: '60s',
   retry: retryPolicy('10s', '5m', 5),
 });
 
@@ -73,7 +76,9 @@ export const exportActivityOptions = (taskQueue: string): ActivityOptions => ({
   taskQueue,
   // 1.6 M samples at ~1,000/s is under an hour; export of a huge run still fits.
   startToCloseTimeout: '12h',
-  heartbeatTimeout: '5m',
+  // Heartbeats come every 5 s in every phase; a killed worker's export resumes on another from its
+  // last finished shard after at most this long.
+  heartbeatTimeout: '90s',
   retry: retryPolicy('10s', '5m', 5),
 });
 
