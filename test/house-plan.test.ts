@@ -72,7 +72,7 @@ describe('the house plan', () => {
         .flatMap((folder) => readdirSync(join(root, folder), { withFileTypes: true }))
         .filter((entry) => entry.isDirectory())
         .map((entry) => entry.name)
-        .concat(['workflows', 'workers', 'infra']),
+        .concat(['workflows', 'workers', 'infra', 'bench']),
     );
     const testFolders = readdirSync(join(root, 'test'), { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && !harness.has(entry.name))
