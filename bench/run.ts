@@ -262,6 +262,8 @@ function inProcessPipeline(config: PathgenConfig, activities: ReturnType<typeof 
     agent: (stage, input) => call('agents', agentActivity[stage], input),
     record: (input) => call('cpu', cpu.recordSlide, input),
     failure: (error) => failureOf(error, 'ActivityFailed'),
+    // As the slide workflow does (slide.ts): the report's findings while the slide tiles.
+    findingsBesideTile: true,
   };
 
   async function run({ runId, manifest }: RunInput): Promise<SlideSummary[]> {

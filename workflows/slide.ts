@@ -1,4 +1,10 @@
-import { isCancellation, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  isCancellation,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { RunSettings } from '../activities/contracts/run-settings.js';
 import type { ManifestRow } from '../activities/contracts/slide-job.js';
 import type { AgentActivities, RetryFailures } from '../activities/stages/agents.js';
@@ -66,6 +72,7 @@ export async function pathgenSlide(input: PathgenSlideInput): Promise<SlideResul
   // The run's `progress` shows this slide's patches while it runs (slide-progress.ts).
   const progressed = progressReporter();
   if (progressed) steps.progressed = progressed;
+  steps.findingsBesideTile = patched('findings-beside-tile');
 
   const started = Date.now();
   upsertSearchAttributes([
