@@ -301,7 +301,10 @@ function verdict(figures: {
   const exportShare = figures.exportSeconds / figures.wallSeconds;
   const shares = `server ${pct(server)}, workers ${pct(workers)} of the machine's CPU; export ${pct(exportShare)} of wall time`;
   if (exportShare > 0.4) return `bottleneck: export (${shares})`;
-  if (server + workers < 0.7) return `bottleneck: store (CPU idle ${pct(1 - server - workers)}; ${shares})`;
+  // Idle CPU with work left is waiting: on the store's I/O, or on Temporal's timeouts (a killed
+  // worker's heartbeat timeout, retry backoff, a continue-as-new waiting for its slowest slide).
+  if (server + workers < 0.7)
+    return `bottleneck: waiting, store I/O or timeouts (CPU idle ${pct(1 - server - workers)}; ${shares})`;
   return server >= workers ? `bottleneck: server CPU (${shares})` : `bottleneck: worker CPU (${shares})`;
 }
 

@@ -2,6 +2,7 @@ import {
   ParentClosePolicy,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   startChild,
@@ -33,6 +34,9 @@ import { failureOf, recordFailedSlide, type SlideResult } from './slide-outcome.
 
 export type { PathgenRunInput } from './run-state.js';
 export { progressQuery, pauseUpdate, resumeUpdate, setConcurrencyUpdate, rerunFailedUpdate } from './run-handlers.js';
+
+/** History length above which a run moves to a fresh execution before its export and end. */
+const finalExecutionEvents = 1000;
 
 export interface RunResult {
   runId: string;
@@ -110,6 +114,12 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
       if (await readNextJobs(state, input, { listFailedSlides, readManifestPage, readMaterializeSlides })) continue;
       await condition(() => inFlight === 0 || state.rerun !== undefined);
       if (state.rerun !== undefined) continue;
+      // A finished run is queried by replaying its last execution: end in a short one, so
+      // `progress` on a finished run of thousands of slides answers in milliseconds, not seconds.
+      if (workflowInfo().historyLength > finalExecutionEvents && patched('short-final-execution')) {
+        progress.continuedAsNew += 1;
+        await continueAsNew<typeof pathgenRun>({ ...input, state: { ...state, progress } });
+      }
       if (settings.export.enabled) await exportRunAtEnd(runId, state, exportRun);
       progress.phase = 'done';
       // An update that arrived during the export asks for another round; otherwise the run is done.

@@ -35,6 +35,10 @@ export class S3ObjectStore implements ObjectStore {
       accessKey: options.accessKey,
       secretKey: options.secretKey,
       sessionToken: options.sessionToken,
+      // A stream of unknown length (an export's shard, the joined TSV) is uploaded in parts held in
+      // memory; without a fixed size minio-js sizes them for a 5 TiB object (~525 MiB each). 16 MiB
+      // parts keep an upload's memory small and still allow objects up to 160 GB (10,000 parts).
+      partSize: 16 * 1024 * 1024,
     });
     this.bucket = options.bucket;
     this.prefix = options.prefix ? options.prefix.replace(/\/*$/, '/') : '';
