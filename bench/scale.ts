@@ -11,7 +11,7 @@
 // Prints the figures, and with --json writes them to FILE.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -323,7 +323,6 @@ async function sizeOf(file: string): Promise<number> {
 }
 
 async function readServerPid(stateDir: string): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
   return Number((await readFile(path.join(stateDir, 'pids', 'temporal.pid'), 'utf8')).trim());
 }
 

@@ -1,7 +1,7 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../activities/common/errors.js';
 import { packageRoot, workflowsEntry } from './package-info.js';
@@ -27,6 +27,7 @@ export async function workflowCodeOption(warn: (message: string) => void): Promi
     const partial = `${codePath}.${process.pid}.partial`;
     await writeFile(partial, code);
     await rename(partial, codePath);
+    await pruneBundles(codePath);
     return { workflowBundle: { codePath } };
   } catch (error) {
     warn(`workflow bundle not cached (${errorMessage(error)}): each worker start bundles again`);
@@ -58,4 +59,24 @@ function filesUnder(dir: string): string[] {
     .filter((entry) => entry.isFile() && /\.(ts|js|json)$/.test(entry.name))
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort();
+}
+
+/** Keeps the newest few bundles (other checkouts or branches may still use them), deletes the rest. */
+async function pruneBundles(keep: string, newest = 5): Promise<void> {
+  const bundles = (await readdir(workflowBundleCacheDir)).filter((name) => name.endsWith('.js'));
+  const aged = await Promise.all(
+    bundles.map(async (name) => {
+      const file = path.join(workflowBundleCacheDir, name);
+      // Another worker may prune the same folder at once: a bundle gone already is simply old.
+      return {
+        file,
+        mtimeMs: await stat(file).then(
+          (info) => info.mtimeMs,
+          () => 0,
+        ),
+      };
+    }),
+  );
+  aged.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const { file } of aged.slice(newest)) if (file !== keep) await rm(file, { force: true });
 }

@@ -6,16 +6,22 @@ import { assertSampleKey, compareKeys } from './sample-key.js';
 // What exportDataset checks of its input (one sample at a time, so a stream of millions is
 // checked without being held), and the bounded image uploads beside the main stream.
 
-/** The fields of a sample the checks read; ExportSample has them all. */
+/** The fields of a sample the checks read: an ExportSample without its image. */
 export interface CheckedSample {
+  /** Unique; see `sampleKey` (letters, digits, '_' and '-': WebDataset splits names at dots). */
   key: string;
   slideId: string;
   project?: string;
+  /** Level-0 top-left corner of the patch. */
   x: number;
   y: number;
   level: number;
   mpp?: number;
   caption: string;
+  /**
+   * Written as `<key>.json` after the fields above. `wsiId` and `fileId` (strings) fill the
+   * PathGen JSON's `wsi_id` (default: the slide id) and `file_id` (default: '').
+   */
   metadata: Readonly<Record<string, unknown>>;
 }
 

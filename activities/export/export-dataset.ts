@@ -11,6 +11,7 @@ import {
 } from './export-checkpoint.js';
 import type { ExportCheckpoint, ExportLayout } from './export-checkpoint.js';
 import { BoundedUploads, checkOptions, checkSample, inKeyOrder, sampleMetadata } from './export-checks.js';
+import type { CheckedSample } from './export-checks.js';
 import {
   deleteUnreferencedVersions,
   exportPointerFormat,
@@ -35,24 +36,10 @@ import { WebDatasetShardWriter, shardPattern } from './webdataset-shards.js';
 // checkpoint back (`resumeFrom`) skips the samples it covers without reading their images and
 // writes the rest: the result is byte for byte what one uninterrupted pass writes.
 
-export interface ExportSample {
-  /** Unique; see `sampleKey` (letters, digits, '_' and '-': WebDataset splits names at dots). */
-  key: string;
-  slideId: string;
-  project?: string;
-  /** Level-0 top-left corner of the patch. */
-  x: number;
-  y: number;
-  level: number;
-  mpp?: number;
-  caption: string;
+/** A sample as exportDataset takes it: the checked fields (export-checks.ts) and its image. */
+export interface ExportSample extends CheckedSample {
   /** Read only when the sample is written, so callers need not hold images in memory. */
   jpeg: () => Promise<Uint8Array>;
-  /**
-   * Written as `<key>.json` after the fields above. `wsiId` and `fileId` (strings) fill the
-   * PathGen JSON's `wsi_id` (default: the slide id) and `file_id` (default: '').
-   */
-  metadata: Readonly<Record<string, unknown>>;
 }
 
 export interface ExportFormats {
