@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../activities/wsi/run-command.js';
+import { repoRoot } from './installed-tools.js';
 
 // OpenSlide (through python3-openslide) as the reference our reader is compared with. Tests that
 // need it run everywhere it is installed; in CI its absence is a failure, not a skip.
@@ -23,8 +24,34 @@ export function openSlideSkipReason(python: string | undefined): string | false 
   return python === undefined && !process.env.CI ? installHint : false;
 }
 
-export function requirePython(python: string | undefined): string {
-  if (python === undefined) throw new Error(installHint);
+// OpenSlide 4 (DICOM WSI, JPEG 2000 SVS read by openslide-bin's build) lives in .tools/python-ref,
+// which infra/install-tools.sh makes; the system's python3-openslide is 3.4. The helpers below take
+// either Python: openslide-python 1.4's API is 1.2's.
+export const openSlide4Hint =
+  'OpenSlide 4 is missing: run infra/install-tools.sh (it installs openslide-bin into .tools/python-ref)';
+
+const openSlide4Check =
+  'import sys, openslide; sys.exit(0 if int(openslide.__library_version__.split(".")[0]) >= 4 else 1)';
+
+let openSlide4: Promise<string | undefined> | undefined;
+
+/** $PATHGEN_OPENSLIDE4_PYTHON, else .tools/python-ref's Python, when it imports OpenSlide 4 or newer. */
+export function findOpenSlide4Python(): Promise<string | undefined> {
+  openSlide4 ??= (async () => {
+    const python = process.env.PATHGEN_OPENSLIDE4_PYTHON ?? join(repoRoot, '.tools', 'python-ref', 'bin', 'python');
+    const result = await runCommand(python, ['-c', openSlide4Check]).catch(() => undefined);
+    return result?.code === 0 ? python : undefined;
+  })();
+  return openSlide4;
+}
+
+/** Locally a missing OpenSlide 4 skips with this reason; in CI it does not skip (the test fails). */
+export function openSlide4SkipReason(python: string | undefined): string | false {
+  return python === undefined && !process.env.CI ? openSlide4Hint : false;
+}
+
+export function requirePython(python: string | undefined, hint = installHint): string {
+  if (python === undefined) throw new Error(hint);
   return python;
 }
 

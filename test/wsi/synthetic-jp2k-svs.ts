@@ -6,7 +6,7 @@ import { openSlide } from '../../activities/wsi/open-slide.js';
 import { RandomAccessFile } from '../../activities/wsi/random-access-file.js';
 import { runCommand } from '../../activities/wsi/run-command.js';
 import { Compression, readTiffImage } from '../../activities/wsi/tiff-image.js';
-import { parseTiff } from '../../activities/wsi/tiff-parser.js';
+import { parseTiff, Tag } from '../../activities/wsi/tiff-parser.js';
 import { writeTiff, type TiffPageSpec } from '../../activities/wsi/tiff-writer.js';
 import { pageSpecFrom } from '../../workers/synthetic/slides/synthetic-slides.js';
 
@@ -31,10 +31,14 @@ export async function writeJp2kSvsFrom(jpegSvs: string, path: string, vips = 'vi
     for (const [index, directory] of structure.pages.entries()) {
       const image = readTiffImage(jpegSvs, directory);
       if (!image.tiled) {
-        pages.push({
+        const page: TiffPageSpec = {
           ...pageSpecFrom(image, structure, index, (i) => source.read(image.offsets[i]!, image.byteCounts[i]!)),
           description: image.description,
-        });
+        };
+        // OpenSlide 4 tells Aperio's label and macro from the thumbnail by NewSubfileType.
+        const subfileType = directory.tags.get(Tag.NewSubfileType);
+        if (Array.isArray(subfileType) && subfileType.length === 1) page.newSubfileType = subfileType[0]!;
+        pages.push(page);
         continue;
       }
       const pixels = await reader.read(level, 0, 0, image.width, image.height);
