@@ -4,10 +4,11 @@ export type { RegionRead, RgbImage } from './tiled-image-region.js';
 
 /**
  * How pathgen reads the file: `aperio` (SVS), `generic-tiff` (a tiled TIFF pyramid, levels as pages
- * or SubIFDs), `ome-tiff`, `image` (a PNG, JPEG or untiled TIFF read as a one-level slide), or
- * `converted` (a format only OpenSlide reads, turned into a JPEG-tiled TIFF by vips and cached).
+ * or SubIFDs), `ome-tiff`, `image` (a PNG, JPEG or untiled TIFF read as a one-level slide),
+ * `dicom` (a DICOM whole-slide series, folder or instance file), or `converted` (a format only
+ * OpenSlide reads, turned into a JPEG-tiled TIFF through OpenSlide 4 and cached).
  */
-export type SlideFormat = 'aperio' | 'generic-tiff' | 'ome-tiff' | 'image' | 'converted';
+export type SlideFormat = 'aperio' | 'generic-tiff' | 'ome-tiff' | 'image' | 'dicom' | 'converted';
 
 export interface SlideLevel {
   width: number;
@@ -20,6 +21,8 @@ export interface SlideLevel {
   page: number;
   /** Present when the level is a SubIFD of `page`: its index among that page's SubIFDs. */
   subIfd?: number;
+  /** DICOM: the instance file (name in the series folder) that holds this level; `page` is 0. */
+  instance?: string;
 }
 
 export interface AssociatedImageInfo {
@@ -45,12 +48,29 @@ export interface SlideReader {
   readonly associatedImages: readonly AssociatedImageInfo[];
   /** For `converted` slides: the cached JPEG-tiled TIFF that pixels are actually read from. */
   readonly convertedPath?: string;
+  /** Which decoder reads level 0's tiles, in words (e.g. "libjpeg-turbo (native)"). */
+  readonly decoder?: string;
 
   /**
    * A region as packed RGB: `x`, `y` in level-0 pixels (as OpenSlide's read_region), `width` and
    * `height` in pixels of `level`. Areas outside the image are white and counted in `outsidePixels`.
    */
   read(level: number, x: number, y: number, width: number, height: number): Promise<RegionRead>;
+  /**
+   * The region `read` would return, with its JPEG tiles decoded at 1/`scaleDenom` (2, 4 or 8) in
+   * libjpeg's DCT domain: ⌈width/n⌉ × ⌈height/n⌉ pixels from level pixel ⌊levelX/n⌋, ⌊levelY/n⌋ of
+   * the scaled level (rounded down: the scaled pixel that holds the region's first level pixel).
+   * Undefined where the level's tiles cannot be decoded so (not JPEG, no native codecs, tile sides
+   * n does not divide): the caller reads exactly instead. Absent on readers that never can.
+   */
+  readScaled?(
+    level: number,
+    x: number,
+    y: number,
+    width: number,
+    height: number,
+    scaleDenom: number,
+  ): Promise<RegionRead | undefined>;
   readAssociatedImage(name: string): Promise<RgbImage>;
   close(): Promise<void>;
 }
@@ -60,8 +80,13 @@ export interface OpenSlideOptions {
   conversionCacheDir?: string;
   /** Set false to fail with UnsupportedFormat instead of converting. */
   allowConversion?: boolean;
-  /** The vips executable used for conversion (default `vips`, found on PATH). */
-  vipsCommand?: string;
+  /**
+   * The Python that runs infra/openslide-convert.py, with OpenSlide 4 (default
+   * $PATHGEN_CONVERTER_PYTHON, else .tools/openslide-venv/bin/python, which infra/install-tools.sh makes).
+   */
+  openSlidePython?: string;
+  /** Called as a conversion writes tiles: how many of the converted slide's tiles are done. */
+  onConversionProgress?: (tilesDone: number, tilesTotal: number) => void;
   /** Bound on decoded tiles kept in memory (default 64 MiB). */
   tileCacheBytes?: number;
   /** Aborts a running conversion. */

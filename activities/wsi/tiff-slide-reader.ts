@@ -9,9 +9,9 @@ import {
   type SlideReader,
 } from './slide-reader.js';
 import { TileCache } from './tile-cache.js';
-import { createTileDecoder } from './tile-decoders.js';
+import { createScaledTileDecoder, createTileDecoder, tileDecoderLabel } from './tile-decoders.js';
 import { assertTilesInsideFile, type TiffImage } from './tiff-image.js';
-import { TiledImageRegion, type RegionRead, type RgbImage } from './tiled-image-region.js';
+import { scaledTileGrid, TiledImageRegion, type RegionRead, type RgbImage } from './tiled-image-region.js';
 
 /** What a format module decides about a TIFF: which images are levels and which are associated. */
 export interface TiffSlideLayout {
@@ -49,6 +49,20 @@ export function createTiffSlideReader(
       `level${index}`,
     );
   });
+  // Scaled decodes of a level, built on first use; own cache keys, so full-size tiles never mix in.
+  const scaledRegions = new Map<string, TiledImageRegion | undefined>();
+  const scaledRegion = (level: number, scaleDenom: number): TiledImageRegion | undefined => {
+    const key = `level${level}/${scaleDenom}`;
+    if (!scaledRegions.has(key)) {
+      const { image } = layout.levels[level]!;
+      const decoder = createScaledTileDecoder(image, scaleDenom);
+      scaledRegions.set(
+        key,
+        decoder && new TiledImageRegion(file, scaledTileGrid(image, scaleDenom), decoder, cache, key),
+      );
+    }
+    return scaledRegions.get(key);
+  };
   const associatedRegions = new Map<string, TiledImageRegion>();
   for (const { name, image } of layout.associated) {
     assertTilesInsideFile(path, image, file.size);
@@ -82,6 +96,7 @@ export function createTiffSlideReader(
     mpp: layout.mpp,
     objectivePower: layout.objectivePower,
     associatedImages,
+    decoder: tileDecoderLabel(layout.levels[0]!.image),
     async read(level: number, x: number, y: number, width: number, height: number): Promise<RegionRead> {
       assertRegionArguments(reader, level, x, y, width, height);
       const downsample = levels[level]!.downsample;
@@ -90,6 +105,16 @@ export function createTiffSlideReader(
       const levelX = level === 0 ? x : Math.round(x / downsample);
       const levelY = level === 0 ? y : Math.round(y / downsample);
       return levelRegions[level]!.read(levelX, levelY, width, height);
+    },
+    async readScaled(level, x, y, width, height, scaleDenom): Promise<RegionRead | undefined> {
+      assertRegionArguments(reader, level, x, y, width, height);
+      const region = scaledRegion(level, scaleDenom);
+      if (!region) return undefined;
+      const downsample = levels[level]!.downsample;
+      const levelX = level === 0 ? x : Math.round(x / downsample);
+      const levelY = level === 0 ? y : Math.round(y / downsample);
+      const n = scaleDenom;
+      return region.read(Math.floor(levelX / n), Math.floor(levelY / n), Math.ceil(width / n), Math.ceil(height / n));
     },
     async readAssociatedImage(name: string): Promise<RgbImage> {
       const region = associatedRegions.get(name);

@@ -1,7 +1,9 @@
 import { inflateSync } from 'node:zlib';
 import sharp, { type SharpOptions } from 'sharp';
 import { greyToRgb } from './jpeg-tile.js';
+import { createEncodedTileDecoder, tileDecoderName, type EncodedTileFormat } from './frame-decoders.js';
 import { JpegTileDecoder } from './jpeg-tile-decoder.js';
+import { decodeNative, nativeCodecsMissing } from './native-codecs.js';
 import { attributed, fitToTile, type RawTile, type TileDecoder } from './tile-decoding.js';
 import { unsupportedFormat } from './slide-errors.js';
 import { Compression, Photometric, type TiffImage } from './tiff-image.js';
@@ -36,6 +38,25 @@ export function isJpeg2000(compression: number): boolean {
   return jpeg2000Compressions.has(compression);
 }
 
+/**
+ * The components of JPEG 2000 tiles as OpenSlide reads them: Aperio 33003 is YCbCr, 33005 RGB.
+ * Plain TIFF JPEG 2000 (34712) states no colour space (OpenSlide does not read it either).
+ */
+function jpeg2000Colour(compression: number): 'rgb' | 'ycbcr' | undefined {
+  if (compression === Compression.AperioJp2kYcbcr) return 'ycbcr';
+  if (compression === Compression.AperioJp2kRgb) return 'rgb';
+  return undefined;
+}
+
+/** Whether this process decodes the page's tiles natively (JPEG 2000 only so). */
+export function decodesNativelyWithCodecs(image: TiffImage): boolean {
+  if (nativeCodecsMissing() || !image.tiled || (image.samplesPerPixel !== 3 && image.compression !== Compression.Jpeg))
+    return false;
+  return image.compression === Compression.Jpeg
+    ? decodesNatively(image)
+    : jpeg2000Colour(image.compression) !== undefined;
+}
+
 /** A tile or strip is decoded whole; past this it must be tiled first. */
 const maxTilePixels = 64 * 1024 * 1024;
 
@@ -48,10 +69,14 @@ export function assertDecodable(path: string, image: TiffImage): void {
         'piece by piece; convert it with `vips tiffsave IN OUT.tif --tile --pyramid --compression jpeg` first',
     );
   }
+  if (isJpeg2000(image.compression) && jpeg2000Colour(image.compression) && !nativeCodecsMissing()) return;
   if (isJpeg2000(image.compression)) {
     throw unsupportedFormat(
       path,
-      `page ${image.page} is JPEG 2000 compressed (TIFF compression ${image.compression}), which sharp cannot decode`,
+      `page ${image.page} is JPEG 2000 compressed (TIFF compression ${image.compression}), ` +
+        (jpeg2000Colour(image.compression)
+          ? `which needs pathgen's native decoder: ${nativeCodecsMissing()}`
+          : 'whose colour space no decoder here knows'),
       {
         compression: image.compression,
       },
@@ -94,6 +119,15 @@ function decodesNatively(image: TiffImage): boolean {
   );
 }
 
+/** Which decoder reads this page's tiles here, in words: for `pathgen read` and the benchmarks. */
+export function tileDecoderLabel(image: TiffImage): string {
+  if (decodesNativelyWithCodecs(image))
+    return tileDecoderName(image.compression === Compression.Jpeg ? 'jpeg' : 'jpeg2000');
+  if (!decodesNatively(image)) return 'libvips (sharp), one tile per call';
+  if (image.compression === Compression.Jpeg) return 'libvips (sharp), tiles stacked per call';
+  return 'pathgen (lossless codecs in TypeScript)';
+}
+
 export interface TileDecoderOptions {
   /**
    * sharp's input pixel bound for whole-page decodes: false for slide levels, which are gigapixel by
@@ -104,9 +138,44 @@ export interface TileDecoderOptions {
 
 export function createTileDecoder(path: string, image: TiffImage, options: TileDecoderOptions): TileDecoder {
   assertDecodable(path, image);
+  if (decodesNativelyWithCodecs(image)) {
+    const format: EncodedTileFormat = {
+      codec: image.compression === Compression.Jpeg ? 'jpeg' : 'jpeg2000',
+      tileWidth: image.tileWidth,
+      tileHeight: image.tileHeight,
+      colour:
+        image.compression === Compression.Jpeg
+          ? image.photometric === Photometric.Rgb
+            ? 'rgb'
+            : 'ycbcr'
+          : jpeg2000Colour(image.compression)!,
+    };
+    if (image.jpegTables) format.jpegTables = image.jpegTables;
+    return createEncodedTileDecoder(path, format);
+  }
   if (!decodesNatively(image)) return oneByOne(libvipsTileDecoder(path, image, options.limitInputPixels));
   if (image.compression === Compression.Jpeg) return new JpegTileDecoder(image);
   return oneByOne(losslessTileDecoder(image));
+}
+
+/**
+ * This page's JPEG tiles decoded at 1/`scaleDenom` in libjpeg's DCT domain (most IDCT and chroma
+ * upsampling skipped), as tiles of tileWidth/n × tileHeight/n; undefined where that is not on
+ * offer: not JPEG, no native codecs, n not 2, 4 or 8, or tile sides n does not divide.
+ */
+export function createScaledTileDecoder(image: TiffImage, scaleDenom: number): TileDecoder | undefined {
+  if (![2, 4, 8].includes(scaleDenom) || image.compression !== Compression.Jpeg || !decodesNativelyWithCodecs(image))
+    return undefined;
+  if (image.tileWidth % scaleDenom !== 0 || image.tileHeight % scaleDenom !== 0) return undefined;
+  const batch = {
+    codec: 'jpeg' as const,
+    colour: image.photometric === Photometric.Rgb ? ('rgb' as const) : ('ycbcr' as const),
+    width: image.tileWidth / scaleDenom,
+    height: image.tileHeight / scaleDenom,
+    scaleDenom,
+    ...(image.jpegTables ? { tables: image.jpegTables } : {}),
+  };
+  return { decode: (tiles) => decodeNative(batch, tiles) };
 }
 
 function losslessTileDecoder(image: TiffImage): (tile: RawTile) => Buffer {

@@ -6,9 +6,23 @@ export interface RawTile {
   bytes: Buffer;
 }
 
+/** Where decoded tiles also go: a region (packed RGB), each tile's top-left corner in it. */
+export interface TilePlacement {
+  region: Buffer;
+  width: number;
+  height: number;
+  /** Region pixels right of / below these lie outside the image and stay as they are. */
+  clipRight: number;
+  clipBottom: number;
+  /** Two per tile, in the order of the tiles: x, y of the tile's corner in region pixels. */
+  origins: Int32Array;
+}
+
 /** Decodes raw tiles of one image to packed RGB of the full tile size, in the order given. */
 export interface TileDecoder {
   decode(tiles: RawTile[]): Promise<Buffer[]>;
+  /** The same, also copying each tile into a region as it is decoded (the native decoder does). */
+  decodeInto?(tiles: RawTile[], placement: TilePlacement): Promise<Buffer[]>;
 }
 
 /** A tile that would not decode; `index` says which. */

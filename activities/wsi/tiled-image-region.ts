@@ -1,7 +1,8 @@
+import { composeTiles } from './native-codecs.js';
 import type { RandomAccessFile } from './random-access-file.js';
 import { slideUnreadable, isSlideError } from './slide-errors.js';
 import type { TileCache } from './tile-cache.js';
-import { TileDecodeFailure, type RawTile, type TileDecoder } from './tile-decoding.js';
+import { TileDecodeFailure, type RawTile, type TileDecoder, type TilePlacement } from './tile-decoding.js';
 import type { TiffImage } from './tiff-image.js';
 
 export interface RgbImage {
@@ -9,6 +10,35 @@ export interface RgbImage {
   data: Buffer;
   width: number;
   height: number;
+}
+
+/**
+ * What a region read needs of an image stored in tiles: its size, tile size and where each tile's
+ * bytes are in the file (byte count 0 = a tile the file lacks). A TIFF page is one; so is a DICOM
+ * level, whose frames are its tiles.
+ */
+export type TileGrid = Pick<
+  TiffImage,
+  'page' | 'subIfd' | 'width' | 'height' | 'tileWidth' | 'tileHeight' | 'tilesAcross' | 'offsets' | 'byteCounts'
+>;
+
+/**
+ * The grid of `image` decoded at 1/`scaleDenom` (tile sides divisible by it): same tiles and bytes,
+ * each tile tileWidth/n × tileHeight/n; the image's sides round up, as libjpeg rounds a scaled
+ * output, so the last row and column of tiles clip where the scaled image ends.
+ */
+export function scaledTileGrid(image: TileGrid, scaleDenom: number): TileGrid {
+  return {
+    page: image.page,
+    ...(image.subIfd !== undefined ? { subIfd: image.subIfd } : {}),
+    width: Math.ceil(image.width / scaleDenom),
+    height: Math.ceil(image.height / scaleDenom),
+    tileWidth: image.tileWidth / scaleDenom,
+    tileHeight: image.tileHeight / scaleDenom,
+    tilesAcross: image.tilesAcross,
+    offsets: image.offsets,
+    byteCounts: image.byteCounts,
+  };
 }
 
 export interface RegionRead extends RgbImage {
@@ -24,10 +54,12 @@ export interface RegionRead extends RgbImage {
 export class TiledImageRegion {
   constructor(
     private readonly file: RandomAccessFile,
-    readonly image: TiffImage,
+    readonly image: TileGrid,
     private readonly decoder: TileDecoder,
     private readonly cache: TileCache,
     private readonly cacheKey: string,
+    /** How errors name a tile: "tile N of page P" for TIFF; a DICOM level names its frame. */
+    private readonly describeTile: (image: TileGrid, tile: number | undefined) => string = tiffTileName,
   ) {}
 
   async read(x: number, y: number, width: number, height: number): Promise<RegionRead> {
@@ -63,51 +95,105 @@ export class TiledImageRegion {
       }
     }
 
-    const tiles = await Promise.all(this.tiles(needed));
     // Every pixel is overwritten when the region lies wholly on decoded tiles; otherwise white shows.
     const data =
       outsidePixels + missingPixels === 0
         ? Buffer.allocUnsafe(width * height * 3)
         : Buffer.alloc(width * height * 3, 255);
+    const origins = new Int32Array(needed.length * 2);
     needed.forEach((index, i) => {
-      const tile = tiles[i]!;
-      const tileLeft = (index % image.tilesAcross) * image.tileWidth;
-      const tileTop = Math.floor(index / image.tilesAcross) * image.tileHeight;
-      const fromX = Math.max(left, tileLeft);
-      const toX = Math.min(right, tileLeft + image.tileWidth);
-      const toY = Math.min(bottom, tileTop + image.tileHeight);
-      const rowBytes = (toX - fromX) * 3;
-      for (let sy = Math.max(top, tileTop); sy < toY; sy++) {
-        const source = ((sy - tileTop) * image.tileWidth + (fromX - tileLeft)) * 3;
-        tile.copy(data, ((sy - y) * width + (fromX - x)) * 3, source, source + rowBytes);
-      }
+      origins[2 * i] = (index % image.tilesAcross) * image.tileWidth - x;
+      origins[2 * i + 1] = Math.floor(index / image.tilesAcross) * image.tileHeight - y;
     });
+    const region = { data, width, height, clipRight: right - x, clipBottom: bottom - y, origins };
+    const { tiles, placed } = this.tiles(needed, region);
+    const decoded = await Promise.all(tiles);
+    // Tiles decoded for this read are in place already; the cached (or shared) ones are copied now.
+    const rest = needed.flatMap((_, i) => (placed[i] ? [] : [i]));
+    if (rest.length > 0) this.compose(region, rest, decoded);
     return { data, width, height, outsidePixels: outsidePixels + missingPixels };
   }
 
-  /** Decoded tiles from the cache where they are, the rest decoded together in one batch. */
-  private tiles(indices: number[]): Promise<Buffer>[] {
-    const found = indices.map((index) => this.cache.lookup(`${this.cacheKey}:${index}`));
-    const missing = indices.filter((_, i) => found[i] === undefined);
-    if (missing.length === 0) return found.map((tile) => Promise.resolve(tile!));
-    const loaded = this.cache.loadAll(
-      missing.map((index) => `${this.cacheKey}:${index}`),
-      () => this.decodeTiles(missing),
-    );
-    let next = 0;
-    return found.map((tile) => (tile === undefined ? loaded[next++]! : Promise.resolve(tile)));
+  /** Copies the tiles at positions `which` of `needed` into the region. */
+  private compose(region: PlacedRegion, which: number[], tiles: Buffer[]): void {
+    const { image } = this;
+    const { data, width, clipRight, clipBottom } = region;
+    const origins = new Int32Array(which.length * 2);
+    which.forEach((i, n) => {
+      origins[2 * n] = region.origins[2 * i]!;
+      origins[2 * n + 1] = region.origins[2 * i + 1]!;
+    });
+    const chosen = which.map((i) => tiles[i]!);
+    if (
+      composeTiles(
+        data,
+        width,
+        region.height,
+        chosen,
+        image.tileWidth,
+        image.tileHeight,
+        origins,
+        clipRight,
+        clipBottom,
+      )
+    )
+      return;
+    chosen.forEach((tile, n) => {
+      const tileLeft = origins[2 * n]!;
+      const tileTop = origins[2 * n + 1]!;
+      const fromX = Math.max(0, tileLeft);
+      const toX = Math.min(clipRight, tileLeft + image.tileWidth);
+      const toY = Math.min(clipBottom, tileTop + image.tileHeight);
+      const rowBytes = (toX - fromX) * 3;
+      for (let sy = Math.max(0, tileTop); sy < toY; sy++) {
+        const source = ((sy - tileTop) * image.tileWidth + (fromX - tileLeft)) * 3;
+        tile.copy(data, (sy * width + fromX) * 3, source, source + rowBytes);
+      }
+    });
   }
 
-  private async decodeTiles(indices: number[]): Promise<Buffer[]> {
+  /**
+   * Decoded tiles from the cache where they are, the rest decoded together in one batch (placed in
+   * the region as they decode, where the decoder can): `placed` says which are in the region already.
+   */
+  private tiles(indices: number[], region: PlacedRegion): { tiles: Promise<Buffer>[]; placed: boolean[] } {
+    const found = indices.map((index) => this.cache.lookup(`${this.cacheKey}:${index}`));
+    const placed = indices.map(() => false);
+    const missingAt = indices.flatMap((_, i) => (found[i] === undefined ? [i] : []));
+    if (missingAt.length === 0) return { tiles: found.map((tile) => Promise.resolve(tile!)), placed };
+    const missing = missingAt.map((i) => indices[i]!);
+    let placement: TilePlacement | undefined;
+    if (this.decoder.decodeInto) {
+      const origins = new Int32Array(missing.length * 2);
+      missingAt.forEach((i, n) => {
+        origins[2 * n] = region.origins[2 * i]!;
+        origins[2 * n + 1] = region.origins[2 * i + 1]!;
+        placed[i] = true;
+      });
+      const { data, width, height, clipRight, clipBottom } = region;
+      placement = { region: data, width, height, clipRight, clipBottom, origins };
+    }
+    const loaded = this.cache.loadAll(
+      missing.map((index) => `${this.cacheKey}:${index}`),
+      () => this.decodeTiles(missing, placement),
+    );
+    let next = 0;
+    return { tiles: found.map((tile) => (tile === undefined ? loaded[next++]! : Promise.resolve(tile))), placed };
+  }
+
+  private async decodeTiles(indices: number[], placement?: TilePlacement): Promise<Buffer[]> {
     const { image } = this;
     const raw = await this.readRaw(indices);
     let decoded: Buffer[];
     try {
-      decoded = await this.decoder.decode(raw);
+      decoded =
+        placement && this.decoder.decodeInto
+          ? await this.decoder.decodeInto(raw, placement)
+          : await this.decoder.decode(raw);
     } catch (error) {
       if (isSlideError(error)) throw error;
       const index = error instanceof TileDecodeFailure ? error.index : undefined;
-      const where = `${index === undefined ? 'a tile' : `tile ${index}`} of page ${image.page}${image.subIfd === undefined ? '' : ` SubIFD ${image.subIfd}`}`;
+      const where = this.describeTile(image, index);
       throw slideUnreadable(
         this.file.path,
         `${where} failed to decode: ${error instanceof Error ? error.message : String(error)}`,
@@ -123,7 +209,7 @@ export class TiledImageRegion {
       if (tile.length !== expected)
         throw slideUnreadable(
           this.file.path,
-          `tile ${indices[i]} of page ${image.page} decoded to ${tile.length} bytes, expected ${expected}`,
+          `${this.describeTile(image, indices[i])} decoded to ${tile.length} bytes, expected ${expected}`,
         );
     });
     return decoded;
@@ -157,6 +243,20 @@ export class TiledImageRegion {
     );
     return indices.map((index) => ({ index, bytes: bytes.get(index)! }));
   }
+}
+
+function tiffTileName(image: TileGrid, tile: number | undefined): string {
+  return `${tile === undefined ? 'a tile' : `tile ${tile}`} of page ${image.page}${image.subIfd === undefined ? '' : ` SubIFD ${image.subIfd}`}`;
+}
+
+/** A region being read: its pixels, where the image ends in it, and each needed tile's corner. */
+interface PlacedRegion {
+  data: Buffer;
+  width: number;
+  height: number;
+  clipRight: number;
+  clipBottom: number;
+  origins: Int32Array;
 }
 
 /** Bytes between two tiles that are still worth reading to save a read call, and the largest read. */

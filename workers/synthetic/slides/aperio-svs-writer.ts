@@ -3,7 +3,7 @@ import { seededRandom } from '../../../activities/common/seeded-random.js';
 import { Compression, Photometric, readTiffImage, type TiffImage } from '../../../activities/wsi/tiff-image.js';
 import { parseTiff, Tag, type TiffStructure } from '../../../activities/wsi/tiff-parser.js';
 import { writeTiff, type TiffPageSpec } from '../../../activities/wsi/tiff-writer.js';
-import { encodeAperioRgbTile, encodeYcbcrTile } from './svs-jpeg-tiles.js';
+import { encodeAperioRgbTile, encodeYcbcrTile, type SvsJpegColour } from './svs-jpeg-tiles.js';
 
 // An SVS laid out the way an Aperio scanner writes one (level 0, thumbnail, lower levels, label,
 // macro), with tiles rendered on demand by a pixel source and written one at a time with our TIFF
@@ -33,7 +33,7 @@ export interface AperioSvsOptions {
   /** Encode one tile of bare glass and repeat it (needs `source.isBlankGlass`). */
   reuseGlassTiles?: boolean;
   /** Aperio "JPEG/RGB" tiles (default), or YCbCr 4:4:4 tiles as newer scanners and libtiff write. */
-  jpegColour?: 'rgb' | 'ycbcr';
+  jpegColour?: SvsJpegColour;
   /** The `Filename` field of the image descriptions. */
   filename?: string;
   /** Seeds the barcode-like pattern of the label image. */
@@ -100,8 +100,11 @@ export async function writeAperioSvs(
   const mpp = options.mpp ?? 0.25;
   const appMag = options.appMag ?? 40;
   const levels = aperioLevels(width, height, options.downsamples);
-  const ycbcr = options.jpegColour === 'ycbcr';
-  const encoder = ycbcr ? encodeYcbcrTile : encodeAperioRgbTile;
+  const ycbcr = options.jpegColour === 'ycbcr' || options.jpegColour === 'ycbcr-420';
+  const chroma = options.jpegColour === 'ycbcr-420' ? '4:2:0' : '4:4:4';
+  const encoder = ycbcr
+    ? (rgb: Buffer, w: number, h: number, q: number) => encodeYcbcrTile(rgb, w, h, q, chroma)
+    : encodeAperioRgbTile;
   const photometric = ycbcr ? Photometric.YCbCr : Photometric.Rgb;
   const colour = ycbcr ? 'YCC' : 'RGB';
   const { tables } = await encoder(Buffer.alloc(16 * 16 * 3, 255), 16, 16, quality);
@@ -113,7 +116,7 @@ export async function writeAperioSvs(
     tile: { width: tileSize, height: tileSize },
     compression: Compression.Jpeg,
     photometric,
-    ycbcrSubsampling: [1, 1],
+    ycbcrSubsampling: chroma === '4:2:0' ? [2, 2] : [1, 1],
     jpegTables: tables,
     description:
       index === 0
@@ -159,21 +162,24 @@ export async function writeAperioSvs(
       rowsPerStrip,
       compression: Compression.Jpeg,
       photometric,
-      ycbcrSubsampling: [1, 1],
+      ycbcrSubsampling: chroma === '4:2:0' ? [2, 2] : [1, 1],
       jpegTables: tables,
       description: `${aperioHeader} \r\n${width}x${height} -> ${thumbnail.width}x${thumbnail.height} - ${common}`,
       chunks: thumbnailStrips(),
     },
     ...levels.slice(1).map((level, i) => levelPage(level, i + 1)),
-    { ...label, description: `${aperioHeader}\nlabel ${label.width}x${label.height}` },
+    // NewSubfileType as scanners write it (label 1, macro 9): OpenSlide 4 and tifffile name the
+    // associated pages by it; OpenSlide 3.4 read the description.
+    { ...label, newSubfileType: 1, description: `${aperioHeader}\nlabel ${label.width}x${label.height}` },
     {
       width: macro.width,
       height: macro.height,
       rowsPerStrip: macro.height,
       compression: Compression.Jpeg,
       photometric,
-      ycbcrSubsampling: [1, 1],
+      ycbcrSubsampling: chroma === '4:2:0' ? [2, 2] : [1, 1],
       jpegTables: tables,
+      newSubfileType: 9,
       description: `${aperioHeader}\nmacro ${macro.width}x${macro.height}`,
       chunks: macroStrip(),
     },

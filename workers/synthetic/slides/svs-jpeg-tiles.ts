@@ -94,17 +94,24 @@ export async function encodeAperioRgbTile(
 }
 
 /**
- * A YCbCr tile as libtiff stores one: 4:4:4, standard tables moved out into JPEGTables, the tile
- * keeping only frame and scan. (Newer Aperio scanners write "JPEG/YCC" tiles like this.)
+ * Which JPEG tiles a synthetic SVS holds: Aperio "JPEG/RGB" (three scans, no colour transform),
+ * YCbCr 4:4:4, or YCbCr 4:2:0, the way most scanners write them.
+ */
+export type SvsJpegColour = 'rgb' | 'ycbcr' | 'ycbcr-420';
+
+/**
+ * A YCbCr tile as libtiff stores one: standard tables moved out into JPEGTables, the tile keeping
+ * only frame and scan. (Aperio scanners write "JPEG/YCC" tiles like this, mostly 4:2:0.)
  */
 export async function encodeYcbcrTile(
   rgb: Buffer,
   width: number,
   height: number,
   quality: number,
+  chromaSubsampling: '4:4:4' | '4:2:0' = '4:4:4',
 ): Promise<{ tables: Buffer; tile: Buffer }> {
   const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
-    .jpeg({ quality, chromaSubsampling: '4:4:4', optimiseCoding: false })
+    .jpeg({ quality, chromaSubsampling, optimiseCoding: false })
     .toBuffer();
   const tables: Buffer[] = [];
   const kept: Buffer[] = [];

@@ -1,3 +1,4 @@
+import type { SvsJpegColour } from './svs-jpeg-tiles.js';
 import { PathgenError } from '../../../activities/common/errors.js';
 import { seededRandom } from '../../../activities/common/seeded-random.js';
 import { writeAperioSvs, type AperioSvsLevel, type SvsPixelSource } from './aperio-svs-writer.js';
@@ -18,7 +19,7 @@ export interface DemoSlideSpec {
   height?: number;
   mpp?: number;
   /** Aperio's "JPEG/RGB" tiles, or YCbCr ones (default: YCbCr, which is quicker to write). */
-  jpegColour?: 'rgb' | 'ycbcr';
+  jpegColour?: SvsJpegColour;
 }
 
 export const demoSlideDefaults = { width: 8000, height: 6000, mpp: 0.25 } as const;

@@ -1,3 +1,4 @@
+import type { SvsJpegColour } from './svs-jpeg-tiles.js';
 import { copyFile, open, readFile, truncate, writeFile } from 'node:fs/promises';
 import sharp, { type TiffOptions } from 'sharp';
 import { RandomAccessFile } from '../../../activities/wsi/random-access-file.js';
@@ -27,7 +28,7 @@ export interface SyntheticSlideSpec extends SyntheticTissueOptions {
   /** Encode one tile of bare glass and repeat it (for large benchmark slides). */
   reuseGlassTiles?: boolean;
   /** Aperio "JPEG/RGB" tiles (default), or YCbCr 4:4:4 tiles as newer scanners and libtiff write. */
-  jpegColour?: 'rgb' | 'ycbcr';
+  jpegColour?: SvsJpegColour;
 }
 
 export interface SyntheticSlide {
