@@ -44,8 +44,12 @@ export function parseSlideReference(reference: string, store: ObjectStore): Slid
   return { kind: 'store', key: ref };
 }
 
-/** A missing file is its own failure: unlike a corrupt one, it is fixed by putting the file back. */
+/**
+ * A missing file is its own failure: unlike a corrupt one, it is fixed by putting the file back.
+ * A folder is a slide too: a DICOM series, one instance file per level.
+ */
 export async function assertSlideFileExists(file: string): Promise<void> {
   const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) throw new PathgenError('SlideNotFound', `no slide file at ${file}`, { path: file });
+  if (!info?.isFile() && !info?.isDirectory())
+    throw new PathgenError('SlideNotFound', `no slide file or folder at ${file}`, { path: file });
 }

@@ -21,7 +21,7 @@ export function addTileCommand(program: Command): void {
   program
     .command('tile')
     .description('Run the tile stage locally (no Temporal): tissue mask, candidate grid, thumbnail, optional patches.')
-    .argument('<slide>', 'slide file')
+    .argument('<slide>', 'slide file or DICOM series folder')
     .requiredOption('-o, --out <dir>', 'output folder: candidates.jsonl, metadata.json, thumbnail.png [, patches/]')
     .option('--patch-size <px>', 'patch side in pixels (config tile.patchSize, default 672)')
     .option('--level <n>', 'pyramid level to read patches at (default 0)')
