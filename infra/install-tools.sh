@@ -3,7 +3,9 @@
 # (gitignored). Idempotent: what is already there at the pinned version is skipped.
 #
 #   infra/install-tools.sh            Temporal CLI, MinIO, CLIP's BPE vocabulary, Debian packages (vips, OpenSlide, PIL),
-#                                     and .tools/python-ref (numpy, scikit-learn: the eval tests' reference; ~300 MB)
+#                                     .tools/openslide-venv (OpenSlide 4 for slide conversion; ~55 MB), and
+#                                     .tools/python-ref (numpy, scikit-learn: the eval tests' reference; OpenSlide 4
+#                                     (openslide-bin), wsidicomizer, tifffile, imagecodecs, pydicom: the slide tests'; ~500 MB)
 #   infra/install-tools.sh --no-apt   skip the Debian packages (e.g. no root)
 #   infra/install-tools.sh --train    also .tools/train-venv: torch, open_clip and its trainer, onnxruntime, from PyPI
 #                                     (CUDA wheels that also run on CPU; ~7 GB, a few minutes). The train stage and
@@ -94,6 +96,12 @@ if [ "$with_apt" = 1 ]; then
   /usr/bin/python3 -c 'import openslide' 2>/dev/null || missing+=(python3-openslide)
   # PIL is the reference the CLIP preprocessing tests compare our resize with.
   /usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
+  # wsidicomizer's SVS reader (opentile) loads libturbojpeg through PyTurboJPEG to copy JPEG tiles.
+  ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0' || missing+=(libturbojpeg0)
+  # The native tile codecs (infra/build-native.sh) link these.
+  [ -f /usr/include/jpeglib.h ] || missing+=(libjpeg62-turbo-dev)
+  [ -f /usr/include/openjpeg-2.5/openjpeg.h ] || missing+=(libopenjp2-7-dev)
+  command -v cc >/dev/null || missing+=(gcc)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     sudo_cmd=""
@@ -101,8 +109,18 @@ if [ "$with_apt" = 1 ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    say "Debian packages present: vips, openslide-tools, python3-openslide, python3-pil"
+    say "Debian packages present: vips, openslide-tools, python3-openslide, python3-pil, libjpeg-turbo and OpenJPEG headers"
   fi
+fi
+
+# The native JPEG / JPEG 2000 tile decoder. Without it slides still read (JPEG through libvips,
+# several times slower) but JPEG 2000 SVS and DICOM do not; with apt it must build.
+if ! bash "$root/infra/build-native.sh"; then
+  if [ "$with_apt" = 1 ]; then
+    say "ERROR: the native tile decoder did not build" >&2
+    exit 1
+  fi
+  say "WARNING: the native tile decoder did not build; JPEG slides read through libvips, JPEG 2000 and DICOM J2K do not read"
 fi
 
 # A virtual environment with pinned packages. Its stamp records the pins it was installed with, so
@@ -138,7 +156,24 @@ python_venv() { # dir label pins...
 }
 
 python_venv "$root/.tools/python-ref" "the Python reference environment" \
-  "numpy==$NUMPY_VERSION" "scikit-learn==$SCIKIT_LEARN_VERSION"
+  "numpy==$NUMPY_VERSION" "scikit-learn==$SCIKIT_LEARN_VERSION" \
+  "openslide-bin==$OPENSLIDE_BIN_VERSION" "openslide-python==$OPENSLIDE_PYTHON_VERSION" \
+  "wsidicomizer==$WSIDICOMIZER_VERSION" "wsidicom==$WSIDICOM_VERSION" "opentile==$OPENTILE_VERSION" \
+  "tifffile==$TIFFFILE_VERSION" "imagecodecs==$IMAGECODECS_VERSION" "pydicom==$PYDICOM_VERSION" \
+  "pillow==$PILLOW_VERSION"
+# The slide tests compare with OpenSlide 4 from this environment (openslide-bin), not the system's 3.4.
+"$root/.tools/python-ref/bin/python" -c 'import openslide, wsidicomizer, tifffile, imagecodecs, pydicom
+assert int(openslide.__library_version__.split(".")[0]) >= 4, openslide.__library_version__' ||
+  { say "ERROR: the Python reference environment does not import OpenSlide 4; delete .tools/python-ref and rerun" >&2; exit 1; }
+
+# Slide conversion (activities/wsi/slide-conversion.ts) runs infra/openslide-convert.py here: OpenSlide 4
+# from openslide-bin's wheel, so every machine that converts NDPI, MRXS, SCN, ... has the same
+# OpenSlide whatever its distribution ships (Debian's is 3.4). Small (~55 MB), so not behind --train.
+python_venv "$root/.tools/openslide-venv" "the OpenSlide 4 converter environment" \
+  "openslide-bin==$OPENSLIDE_BIN_VERSION" "openslide-python==$OPENSLIDE_PYTHON_VERSION" "pillow==$PILLOW_VERSION"
+"$root/.tools/openslide-venv/bin/python" -c 'import openslide, PIL
+assert int(openslide.__library_version__.split(".")[0]) >= 4, openslide.__library_version__' ||
+  { say "ERROR: .tools/openslide-venv does not import OpenSlide 4; delete it and rerun" >&2; exit 1; }
 
 if [ "$with_train" = 1 ]; then
   python_venv "$root/.tools/train-venv" "the training environment" \

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { nativeCodecVersions } from '../activities/wsi/native-codecs.js';
+import { defaultConverterPython } from '../activities/wsi/openslide-stream.js';
 import { toolsBin } from './package-info.js';
 
 const run = promisify(execFile);
@@ -24,7 +26,13 @@ const tools: { tool: string; command: string; args: string[]; purpose: string }[
     purpose: 'Temporal dev server and Web UI (development)',
   },
   { tool: 'minio', command: 'minio', args: ['--version'], purpose: 'S3 store for development and tests' },
-  { tool: 'vips', command: 'vips', args: ['--version'], purpose: 'converts slide formats sharp cannot decode' },
+  {
+    tool: 'openslide-converter',
+    command: defaultConverterPython(),
+    args: ['-c', 'import openslide; print("OpenSlide", openslide.__library_version__)'],
+    purpose: 'converts slide formats pathgen does not read itself (infra/openslide-convert.py, .tools/openslide-venv)',
+  },
+  { tool: 'vips', command: 'vips', args: ['--version'], purpose: 'writes JPEG 2000 slides for the tests (jp2ksave)' },
   {
     tool: 'openslide',
     command: 'openslide-show-properties',
@@ -39,7 +47,13 @@ function locate(command: string): string {
 }
 
 export async function toolVersions(): Promise<ToolVersion[]> {
-  return Promise.all(
+  const codecs = nativeCodecVersions();
+  const native: ToolVersion = {
+    tool: 'pathgen-codecs',
+    purpose: 'native JPEG / JPEG 2000 tile decoding (infra/build-native.sh); without it JPEG reads through libvips',
+  };
+  if (codecs) native.version = codecs;
+  const external = await Promise.all(
     tools.map(async ({ tool, command, args, purpose }) => {
       const file = locate(command);
       try {
@@ -59,4 +73,5 @@ export async function toolVersions(): Promise<ToolVersion[]> {
       }
     }),
   );
+  return [...external, native];
 }

@@ -12,7 +12,8 @@ export const convertedSlideMarker = 'pathgen converted slide';
 
 export interface ConvertedSlideInfo {
   version: 1;
-  source: { path: string; sha256: string };
+  /** The source as converted; `fingerprint` is slide-fingerprint's (the cache file's name). */
+  source: { path: string; fingerprint: string };
   vendor: string;
   mpp: Microns | null;
   objectivePower: number | null;

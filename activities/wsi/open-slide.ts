@@ -1,16 +1,19 @@
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { aperioLayout, isAperio } from './aperio-layout.js';
 import { convertedSlideLayout, isConvertedSlide } from './converted-slide-layout.js';
+import { openDicomSlide } from './dicom-slide-reader.js';
 import { genericTiffLayout } from './generic-tiff-layout.js';
 import { isOmeTiff, omeTiffLayout } from './ome-tiff-layout.js';
 import { openPlainImage } from './plain-image-reader.js';
 import { RandomAccessFile } from './random-access-file.js';
-import { convertWithVips } from './slide-conversion.js';
-import { asSlideError, isSlideError, slideUnreadable, unsupportedFormat } from './slide-errors.js';
+import { convertWithOpenSlide, type ConversionOptions } from './slide-conversion.js';
+import { asSlideError, slideUnreadable, unsupportedFormat } from './slide-errors.js';
 import type { OpenSlideOptions, RgbImage, SlideReader } from './slide-reader.js';
 import { TileCache } from './tile-cache.js';
-import { createTileDecoder, isJpeg2000 } from './tile-decoders.js';
+import { nativeCodecsMissing } from './native-codecs.js';
+import { createTileDecoder, decodesNativelyWithCodecs, isJpeg2000 } from './tile-decoders.js';
 import { TiledImageRegion } from './tiled-image-region.js';
 import { readTiffImage, type TiffImage } from './tiff-image.js';
 import { looksLikeTiff, parseTiff, type TiffStructure } from './tiff-parser.js';
@@ -36,6 +39,8 @@ export function defaultConversionCacheDir(): string {
 }
 
 export async function openSlide(path: string, options: OpenSlideOptions = {}): Promise<SlideReader> {
+  // A folder is a DICOM series: the one slide format that is not a single file.
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) return await openDicom(path, true, options);
   const file = await RandomAccessFile.open(path);
   let keepOpen = false;
   try {
@@ -60,18 +65,9 @@ export async function openSlide(path: string, options: OpenSlideOptions = {}): P
     if (head[0] === 0x89 && head.toString('latin1', 1, 4) === 'PNG') return await openPlainImage(path, 'png');
     if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return await openPlainImage(path, 'jpeg');
     const dicom = head.length >= 132 && head.toString('latin1', 128, 132) === 'DICM';
-    if (dicom || openSlideOnlyExtensions.has(extension)) {
-      const reason = dicom ? 'a DICOM whole-slide image' : `a ${extension} slide, which only OpenSlide reads`;
-      try {
-        return await openConverted(path, options, reason);
-      } catch (error) {
-        // OpenSlide before 4.0 has no DICOM reader: that is a missing capability, not a bad file.
-        if (dicom && isSlideError(error, 'SlideUnreadable')) {
-          throw unsupportedFormat(path, 'DICOM whole-slide images need OpenSlide 4.0 or newer behind vips');
-        }
-        throw error;
-      }
-    }
+    if (dicom) return await openDicom(path, false, options);
+    if (openSlideOnlyExtensions.has(extension))
+      return await openConverted(path, options, `a ${extension} slide, which only OpenSlide reads`);
     if (tiffExtensions.has(extension))
       throw slideUnreadable(path, `named ${extension} but is not a TIFF (no TIFF header)`);
     throw unsupportedFormat(
@@ -79,10 +75,21 @@ export async function openSlide(path: string, options: OpenSlideOptions = {}): P
       'not a recognised slide format (not TIFF, PNG, JPEG, DICOM, or an OpenSlide format by name)',
     );
   } catch (error) {
+    // A cancelled conversion is the caller's abort, not a fault of the slide.
+    if (options.signal?.aborted) throw error;
     throw asSlideError(error, path, 'cannot open slide');
   } finally {
     if (!keepOpen) await file.close();
   }
+}
+
+async function openDicom(path: string, isFolder: boolean, options: OpenSlideOptions): Promise<SlideReader> {
+  return openDicomSlide(path, isFolder, {
+    tileCacheBytes: options.tileCacheBytes ?? defaultTileCacheBytes,
+    maxAssociatedPixels,
+  }).catch((error: unknown) => {
+    throw asSlideError(error, path, 'cannot open DICOM slide');
+  });
 }
 
 function tiffLayout(path: string, structure: TiffStructure, page0: TiffImage): TiffSlideLayout {
@@ -92,14 +99,17 @@ function tiffLayout(path: string, structure: TiffStructure, page0: TiffImage): T
   return genericTiffLayout(path, structure);
 }
 
-/** Why a TIFF-like file must go through OpenSlide and vips, or undefined when we read it ourselves. */
+/** Why a TIFF-like file must be converted through OpenSlide, or undefined when we read it ourselves. */
 function conversionReason(path: string, structure: TiffStructure, page0: TiffImage): string | undefined {
   if (page0.ndpi) return 'a Hamamatsu NDPI slide';
   if (isAperio(page0)) {
     const images = structure.pages.map((page) => readTiffImage(path, page));
-    const jp2k = images.find((image) => image.tiled && isJpeg2000(image.compression));
+    // Without the native decoder (not built here), JPEG 2000 tiles still read, through a conversion.
+    const jp2k = images.find(
+      (image) => image.tiled && isJpeg2000(image.compression) && !decodesNativelyWithCodecs(image),
+    );
     return jp2k
-      ? `an Aperio SVS with JPEG 2000 tiles (compression ${jp2k.compression}), which sharp cannot decode`
+      ? `an Aperio SVS with JPEG 2000 tiles (compression ${jp2k.compression}) and no native decoder (${nativeCodecsMissing() ?? 'unknown colour space'})`
       : undefined;
   }
   const description = page0.description;
@@ -117,14 +127,15 @@ async function openConverted(
   associated?: Map<string, () => Promise<RgbImage>>,
 ): Promise<SlideReader> {
   if (options.allowConversion === false) throw unsupportedFormat(path, `it is ${reason}, and conversion is turned off`);
-  const conversion: Parameters<typeof convertWithVips>[1] = {
+  const conversion: ConversionOptions = {
     cacheDir: options.conversionCacheDir ?? defaultConversionCacheDir(),
-    vipsCommand: options.vipsCommand ?? 'vips',
     reason,
   };
+  if (options.openSlidePython) conversion.python = options.openSlidePython;
   if (options.signal) conversion.signal = options.signal;
+  if (options.onConversionProgress) conversion.onProgress = options.onConversionProgress;
   if (associated) conversion.associatedFromSource = associated;
-  const converted = await convertWithVips(path, conversion);
+  const converted = await convertWithOpenSlide(path, conversion);
   const file = await RandomAccessFile.open(converted);
   try {
     const structure = await parseTiff(file);
@@ -144,7 +155,8 @@ async function openConverted(
 
 /**
  * Associated images of an Aperio file whose levels need conversion are usually plain JPEG or LZW
- * strips we can decode ourselves (vips crashes on some); read them while the source is open.
+ * strips we can decode ourselves (exactly as before OpenSlide 4, whose copies they would replace);
+ * read them while the source is open.
  */
 function ownAssociatedImages(file: RandomAccessFile, structure: TiffStructure): Map<string, () => Promise<RgbImage>> {
   const images = new Map<string, () => Promise<RgbImage>>();

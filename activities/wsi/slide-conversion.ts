@@ -1,227 +1,248 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { access, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deflate } from 'node:zlib';
 import sharp from 'sharp';
 import { convertedSlideMarker, type ConvertedSlideInfo } from './converted-slide-layout.js';
-import { RandomAccessFile } from './random-access-file.js';
-import { CommandNotFound, runCommand } from './run-command.js';
-import { slideUnreadable, unsupportedFormat } from './slide-errors.js';
+import { OpenSlideStream, defaultConverterPython, type ConverterHeader } from './openslide-stream.js';
+import { slideFingerprint } from './slide-fingerprint.js';
 import type { RgbImage } from './slide-reader.js';
 import { Compression, Photometric, readTiffImage } from './tiff-image.js';
-import { parseTiff, Tag } from './tiff-parser.js';
+import { parseTiff } from './tiff-parser.js';
 import { writeTiff, type TiffPageSpec } from './tiff-writer.js';
 
-// Formats sharp cannot decode (JPEG 2000 SVS, NDPI, MRXS, SCN, ...) are read once through OpenSlide
-// by the `vips` command, level by level, and written as a JPEG-tiled TIFF with the same levels,
-// resolution and associated images. The copy is cached under the source's content hash, so a slide
-// is converted once however many activities open it.
-
-export const installHint =
-  'install libvips-tools (apt-get install libvips-tools, which links OpenSlide) or run infra/install-tools.sh';
+// Formats we do not read ourselves (NDPI, MRXS, SCN, BIF, Philips TIFF, JPEG 2000 SVS without the
+// native decoder, ...) are read once through OpenSlide 4 (infra/openslide-convert.py in
+// .tools/openslide-venv, which streams raw RGB tiles) and written as a JPEG-tiled TIFF with the
+// same levels, resolution and associated images. The copy is cached under the source's fingerprint
+// (size, mtime, sampled bytes: slide-fingerprint.ts), so a slide is converted once however many
+// activities open it. It is written under a temporary name and renamed when complete, so a killed
+// conversion leaves nothing a later open would take for a finished one.
 
 export interface ConversionOptions {
   cacheDir: string;
-  vipsCommand: string;
+  /** The Python that runs infra/openslide-convert.py (default: defaultConverterPython()). */
+  python?: string;
   /** Why the slide needs converting, for the message when it cannot be. */
   reason?: string;
   signal?: AbortSignal;
-  /** JPEG quality of the converted tiles (default 98: libvips then writes RGB without chroma subsampling, and the copy adds little loss). */
+  /** JPEG quality of the converted tiles (default 98, RGB without chroma subsampling: the copy adds little loss). */
   jpegQuality?: number;
   /** Associated images read by our own decoder, for TIFF sources where that works. */
   associatedFromSource?: Map<string, () => Promise<RgbImage>>;
+  /** Called as tiles are written: how many of all the levels' tiles are done. */
+  onProgress?: (tilesDone: number, tilesTotal: number) => void;
 }
 
-const openSlideSupport = new Map<string, Promise<boolean>>();
+// Tiles encoded at once: enough to keep sharp's threads busy while the next tiles stream in.
+const encodesInFlight = 8;
+// Associated images are written as deflated strips of about this many bytes.
+const stripBytes = 1024 * 1024;
+// Not util.promisify(deflate): its overloads leave typescript-eslint typing tiff-writer's chunks as any.
+const deflateAsync = (data: Buffer): Promise<Buffer> =>
+  new Promise((resolve, reject) => deflate(data, (error, result) => (error ? reject(error) : resolve(result))));
 
-/** Fails with UnsupportedFormat unless `vips` exists and was built with OpenSlide. */
-export async function assertVipsCanConvert(path: string, vipsCommand: string, reason: string): Promise<void> {
-  let supported = openSlideSupport.get(vipsCommand);
-  if (!supported) {
-    supported = runCommand(vipsCommand, ['-l', 'foreign']).then(
-      (result) => result.code === 0 && result.stdout.includes('openslideload'),
-      (error: unknown) => {
-        if (error instanceof CommandNotFound) return false;
-        throw error;
-      },
-    );
-    openSlideSupport.set(vipsCommand, supported);
-  }
-  if (!(await supported)) {
-    throw unsupportedFormat(
-      path,
-      `${reason}; converting it needs the vips command with OpenSlide support: ${installHint}`,
-      { vipsCommand },
-    );
-  }
-}
-
-/** SHA-256 of the slide's bytes; for MIRAX, of the index file and its data folder. */
-export async function hashSlideSource(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const add = async (file: string): Promise<void> => {
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  };
-  await add(path);
-  if (extname(path).toLowerCase() === '.mrxs') {
-    const companion = join(dirname(path), basename(path, extname(path)));
-    const names = await readdir(companion).catch(() => [] as string[]);
-    for (const name of names.sort()) {
-      hash.update(`\0${name}\0`);
-      await add(join(companion, name));
-    }
-  }
-  return hash.digest('hex');
-}
-
-export async function convertWithVips(path: string, options: ConversionOptions): Promise<string> {
-  await assertVipsCanConvert(path, options.vipsCommand, `it is ${options.reason ?? 'in a format sharp cannot decode'}`);
-  const sha256 = await hashSlideSource(path);
-  const target = join(options.cacheDir, `${sha256}.tiff`);
+export async function convertWithOpenSlide(path: string, options: ConversionOptions): Promise<string> {
+  const fingerprint = await slideFingerprint(path);
+  const target = join(options.cacheDir, `${fingerprint}.tiff`);
   if (await exists(target)) return target;
 
-  await mkdir(options.cacheDir, { recursive: true });
-  const work = await mkdtemp(join(options.cacheDir, `.converting-${sha256.slice(0, 12)}-`));
+  const { stream, header } = await OpenSlideStream.open(path, {
+    python: options.python ?? defaultConverterPython(),
+    reason: options.reason ?? 'in a format we do not decode',
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  let work: string | undefined;
   try {
-    const properties = await openSlideProperties(path, options);
-    const levelCount = Number(properties.get('openslide.level-count'));
-    if (!Number.isInteger(levelCount) || levelCount < 1) throw slideUnreadable(path, 'OpenSlide reports no levels');
-    const mppX = Number(properties.get('openslide.mpp-x'));
-    const mppY = Number(properties.get('openslide.mpp-y'));
-    const objective = Number(properties.get('openslide.objective-power'));
-    const info: ConvertedSlideInfo = {
-      version: 1,
-      source: { path, sha256 },
-      vendor: properties.get('openslide.vendor') ?? 'unknown',
-      mpp: mppX > 0 && mppY > 0 ? { x: mppX, y: mppY } : null,
-      objectivePower: objective > 0 ? objective : null,
-      downsamples: [],
-      associated: [],
-    };
-
-    const pages: TiffPageSpec[] = [];
-    const opened: RandomAccessFile[] = [];
-    try {
-      for (let level = 0; level < levelCount; level++) {
-        const file = join(work, `level-${level}.tif`);
-        const quality = options.jpegQuality ?? 98;
-        await vips(path, options, [
-          'flatten',
-          `${path}[level=${level}]`,
-          `${file}[tile,tile-width=256,tile-height=256,compression=jpeg,Q=${quality},bigtiff]`,
-          '--background',
-          '255 255 255',
-        ]);
-        const source = await RandomAccessFile.open(file);
-        opened.push(source);
-        const structure = await parseTiff(source);
-        const image = readTiffImage(file, structure.pages[0]!);
-        const downsample = Number(properties.get(`openslide.level[${level}].downsample`));
-        info.downsamples.push(level === 0 ? 1 : downsample);
-        const subsampling = structure.pages[0]!.tags.get(Tag.YCbCrSubSampling);
-        const page: TiffPageSpec = {
-          width: image.width,
-          height: image.height,
-          tile: { width: image.tileWidth, height: image.tileHeight },
-          compression: image.compression,
-          photometric: image.photometric,
-          newSubfileType: level === 0 ? 0 : 1,
-          chunks: copyTiles(source, image.offsets, image.byteCounts),
-        };
-        if (image.jpegTables) page.jpegTables = image.jpegTables;
-        if (Array.isArray(subsampling) && subsampling.length === 2)
-          page.ycbcrSubsampling = [subsampling[0]!, subsampling[1]!];
-        if (info.mpp)
-          page.resolution = {
-            x: 10_000 / (info.mpp.x * info.downsamples[level]!),
-            y: 10_000 / (info.mpp.y * info.downsamples[level]!),
-            unit: 3,
-          };
-        pages.push(page);
-      }
-      const names = (properties.get('slide-associated-images') ?? '')
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean);
-      for (const name of new Set([...names, ...(options.associatedFromSource?.keys() ?? [])])) {
-        const image = await associatedImage(path, name, work, options);
-        if (!image) continue;
-        info.associated.push({ name, page: pages.length });
-        pages.push({
-          width: image.width,
-          height: image.height,
-          compression: Compression.Deflate,
-          photometric: Photometric.Rgb,
-          chunks: [deflateSync(image.data)],
-        });
-      }
-      pages[0]!.description = `${convertedSlideMarker}\n${JSON.stringify(info)}`;
-      const partial = join(work, 'converted.tiff');
-      await writeTiff(partial, pages, { bigTiff: true });
-      await rename(partial, target);
-    } finally {
-      await Promise.all(opened.map((file) => file.close()));
-    }
+    await mkdir(options.cacheDir, { recursive: true });
+    work = await mkdtemp(join(options.cacheDir, `.converting-${fingerprint.slice(0, 12)}-`));
+    const info = slideInfo(path, fingerprint, header);
+    const encoder = await tileEncoder(header.tileSize, options.jpegQuality ?? 98);
+    const pages = [
+      ...levelPages(stream, header, info, encoder, options.onProgress),
+      ...(await associatedPages(stream, header, info, options.associatedFromSource)),
+    ];
+    pages[0]!.description = `${convertedSlideMarker}\n${JSON.stringify(info)}`;
+    const partial = join(work, 'converted.tiff');
+    await writeTiff(partial, pages, { bigTiff: true });
+    await stream.finish();
+    options.signal?.throwIfAborted();
+    await rename(partial, target);
     return target;
   } finally {
-    await rm(work, { recursive: true, force: true });
+    stream.close();
+    if (work) await rm(work, { recursive: true, force: true });
   }
 }
 
-async function* copyTiles(source: RandomAccessFile, offsets: number[], counts: number[]): AsyncGenerator<Buffer> {
-  for (let i = 0; i < counts.length; i++)
-    yield counts[i] ? await source.read(offsets[i]!, counts[i]!) : Buffer.alloc(0);
+function slideInfo(path: string, fingerprint: string, header: ConverterHeader): ConvertedSlideInfo {
+  return {
+    version: 1,
+    source: { path, fingerprint },
+    vendor: header.vendor ?? 'unknown',
+    mpp: header.mppX && header.mppY ? { x: header.mppX, y: header.mppY } : null,
+    objectivePower: header.objectivePower,
+    downsamples: header.levels.map((level, index) => (index === 0 ? 1 : level.downsample)),
+    associated: [],
+  };
 }
 
-async function vips(path: string, options: ConversionOptions, args: string[]): Promise<void> {
-  const result = await runCommand(options.vipsCommand, args, options.signal ? { signal: options.signal } : {});
-  if (result.code !== 0) {
-    const why = result.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${result.code ?? result.signal}`;
-    throw slideUnreadable(path, `vips ${args[0]} failed: ${why}`);
-  }
+function levelPages(
+  stream: OpenSlideStream,
+  header: ConverterHeader,
+  info: ConvertedSlideInfo,
+  encoder: TileEncoder,
+  onProgress: ConversionOptions['onProgress'],
+): TiffPageSpec[] {
+  const size = header.tileSize;
+  const tileCounts = header.levels.map((l) => Math.ceil(l.width / size) * Math.ceil(l.height / size));
+  const total = tileCounts.reduce((a, b) => a + b, 0);
+  let done = 0;
+  const written = (): void => onProgress?.(++done, total);
+  return header.levels.map((level, index) => {
+    const page: TiffPageSpec = {
+      width: level.width,
+      height: level.height,
+      tile: { width: size, height: size },
+      compression: Compression.Jpeg,
+      photometric: encoder.photometric,
+      newSubfileType: index === 0 ? 0 : 1,
+      chunks: encodedTiles(stream, tileCounts[index]!, size * size * 3, encoder.encode, written),
+    };
+    if (encoder.jpegTables) page.jpegTables = encoder.jpegTables;
+    const downsample = info.downsamples[index]!;
+    if (info.mpp)
+      page.resolution = { x: 10_000 / (info.mpp.x * downsample), y: 10_000 / (info.mpp.y * downsample), unit: 3 };
+    return page;
+  });
 }
 
-async function openSlideProperties(path: string, options: ConversionOptions): Promise<Map<string, string>> {
-  const header = join(dirname(options.vipsCommand), 'vipsheader');
-  const command = options.vipsCommand.includes('/') ? header : 'vipsheader';
-  const result = await runCommand(command, ['-a', path], options.signal ? { signal: options.signal } : {});
-  if (result.code !== 0 || !result.stdout.includes('openslideload')) {
-    throw slideUnreadable(
-      path,
-      `OpenSlide cannot open it: ${result.stderr.trim().split('\n').pop() ?? 'unknown error'}`,
-    );
-  }
-  const properties = new Map<string, string>();
-  for (const line of result.stdout.split('\n')) {
-    const colon = line.indexOf(': ');
-    if (colon > 0) properties.set(line.slice(0, colon).trim(), line.slice(colon + 2).trim());
-  }
-  return properties;
+interface TileEncoder {
+  photometric: number;
+  jpegTables: Buffer | undefined;
+  encode: (rgb: Buffer) => Promise<Buffer>;
 }
 
-/** An associated image, or undefined when it cannot be read: they are a convenience, not data. */
-async function associatedImage(
-  path: string,
-  name: string,
-  work: string,
-  options: ConversionOptions,
-): Promise<RgbImage | undefined> {
-  const own = options.associatedFromSource?.get(name);
-  if (own) return own().catch(() => undefined);
-  const file = join(work, `associated-${name.replace(/[^\w-]/g, '_')}.png`);
-  // Debian's vips 8.14 with OpenSlide 3.4 can crash on associated images; a crash just skips it.
-  const result = await runCommand(options.vipsCommand, ['openslideload', path, file, '--associated', name]).catch(
-    () => undefined,
-  );
-  if (!result || result.code !== 0 || !(await exists(file))) return undefined;
-  return sharp(file, { limitInputPixels: 100_000_000 })
-    .flatten({ background: '#ffffff' })
-    .toColourspace('srgb')
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true })
-    .then(({ data, info }) => ({ data, width: info.width, height: info.height }))
-    .catch(() => undefined);
+/**
+ * JPEG tiles as libvips writes them into a TIFF, as the vips command did before: at quality 90 and
+ * above RGB without a colour transform or chroma subsampling (at Q 98 within 3 of the source,
+ * where a YCbCr 4:4:4 JPEG is off by up to 8), abbreviated streams sharing one JPEGTables. Each
+ * tile is a one-tile TIFF from sharp, its tile taken out; all-white tiles (no data, common around
+ * tissue) are encoded once.
+ */
+async function tileEncoder(size: number, quality: number): Promise<TileEncoder> {
+  const viaTiff = async (rgb: Buffer): Promise<{ tile: Buffer; tables?: Buffer; photometric: number }> => {
+    const tiff = await sharp(rgb, { raw: { width: size, height: size, channels: 3 } })
+      .tiff({ compression: 'jpeg', quality, tile: true, tileWidth: size, tileHeight: size })
+      .toBuffer();
+    const source = {
+      path: 'encoded tile',
+      size: tiff.length,
+      read: (at: number, n: number) => Promise.resolve(tiff.subarray(at, at + n)),
+    };
+    const image = readTiffImage(source.path, (await parseTiff(source)).pages[0]!);
+    const tile = Buffer.from(tiff.subarray(image.offsets[0], image.offsets[0]! + image.byteCounts[0]!));
+    return { tile, photometric: image.photometric, ...(image.jpegTables ? { tables: image.jpegTables } : {}) };
+  };
+  const white = Buffer.alloc(size * size * 3, 255);
+  const whiteTile = await viaTiff(white);
+  return {
+    photometric: whiteTile.photometric,
+    jpegTables: whiteTile.tables,
+    encode: async (rgb) => {
+      if (rgb.equals(white)) return whiteTile.tile;
+      const encoded = await viaTiff(rgb);
+      // One JPEGTables serves the page only while libtiff writes the same tables for every tile.
+      if (encoded.photometric !== whiteTile.photometric || !sameBytes(encoded.tables, whiteTile.tables))
+        throw new Error('libvips wrote JPEG tiles with differing tables; the converted page cannot share one');
+      return encoded.tile;
+    },
+  };
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
+}
+
+/** One level's tiles as they stream in, encoded a few at a time, in order. */
+async function* encodedTiles(
+  stream: OpenSlideStream,
+  count: number,
+  tileBytes: number,
+  encode: (rgb: Buffer) => Promise<Buffer>,
+  written: () => void,
+): AsyncGenerator<Buffer> {
+  const pending: Promise<Buffer>[] = [];
+  const next = async (): Promise<Buffer> => {
+    const tile = await pending.shift()!;
+    written();
+    return tile;
+  };
+  for (let i = 0; i < count; i++) {
+    const encoding = encode(await stream.read(tileBytes));
+    // Awaited in order below; this only keeps a failure after an abandoned conversion from going unhandled.
+    encoding.catch(() => undefined);
+    pending.push(encoding);
+    if (pending.length >= encodesInFlight) yield await next();
+  }
+  while (pending.length > 0) yield await next();
+}
+
+/**
+ * The associated images, in the stream's order and then any only our own decoder found. Our own
+ * decoder's image is preferred (the streamed one is then read past); which pages exist is settled
+ * here, before anything is written, because page 0's description lists them.
+ */
+async function associatedPages(
+  stream: OpenSlideStream,
+  header: ConverterHeader,
+  info: ConvertedSlideInfo,
+  own: Map<string, () => Promise<RgbImage>> | undefined,
+): Promise<TiffPageSpec[]> {
+  const decoded = new Map<string, RgbImage>();
+  for (const [name, read] of own ?? []) {
+    // A convenience, not data: one our decoder cannot read falls back to OpenSlide's, or is left out.
+    const image = await read().catch(() => undefined);
+    if (image) decoded.set(name, image);
+  }
+  const streamed = new Map(header.associated.map((image) => [image.name, image]));
+  const pages: TiffPageSpec[] = [];
+  for (const name of new Set([...streamed.keys(), ...decoded.keys()])) {
+    const fromStream = streamed.get(name);
+    const image = decoded.get(name) ?? fromStream!;
+    info.associated.push({ name, page: info.downsamples.length + pages.length });
+    const rows = Math.max(1, Math.floor(stripBytes / (image.width * 3)));
+    pages.push({
+      width: image.width,
+      height: image.height,
+      rowsPerStrip: rows,
+      compression: Compression.Deflate,
+      photometric: Photometric.Rgb,
+      chunks: associatedStrips(stream, fromStream, decoded.get(name), rows),
+    });
+  }
+  return pages;
+}
+
+/** One associated page's deflated strips: ours when we have it, else OpenSlide's, which is read past either way. */
+async function* associatedStrips(
+  stream: OpenSlideStream,
+  streamed: { width: number; height: number } | undefined,
+  ours: RgbImage | undefined,
+  rows: number,
+): AsyncGenerator<Buffer> {
+  if (streamed) {
+    // Without ours the page is this image, and `rows` is already its strip height.
+    const streamRows = Math.max(1, Math.floor(stripBytes / (streamed.width * 3)));
+    for (let y = 0; y < streamed.height; y += streamRows) {
+      const strip = await stream.read(Math.min(streamRows, streamed.height - y) * streamed.width * 3);
+      if (!ours) yield await deflateAsync(strip);
+    }
+  }
+  if (ours) {
+    const rowBytes = ours.width * 3;
+    for (let y = 0; y < ours.height; y += rows)
+      yield await deflateAsync(ours.data.subarray(y * rowBytes, Math.min(y + rows, ours.height) * rowBytes));
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
