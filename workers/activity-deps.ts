@@ -1,8 +1,10 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Agents } from '../activities/agents/index.js';
 import { errorMessage } from '../activities/common/errors.js';
 import type { ActivityDeps } from '../activities/stages/index.js';
 import type { ObjectStore } from '../activities/store/object-store.js';
+import { setDecodeThreads } from '../activities/wsi/native-codecs.js';
 import { captionTokenizer } from './caption-tokenizer.js';
 import { resolveRunSettings } from './config/run-settings.js';
 import type { PathgenConfig } from './config/schema.js';
@@ -20,6 +22,7 @@ export async function workerActivityDeps(
   store: ObjectStore,
   warn: (message: string) => void,
 ): Promise<ActivityDeps> {
+  setDecodeThreads(config.reader.threads || availableParallelism());
   let agents: Promise<Agents> | undefined;
   // The dataset card counts caption tokens with CLIP's vocabulary; without it the card omits them.
   const countTokens = await captionTokenizer(config).then(
@@ -34,6 +37,7 @@ export async function workerActivityDeps(
     pathgenVersion,
     slideCacheDir: path.resolve(config.slideCache.dir),
     slideCacheMaxBytes: config.slideCache.maxGiB * 2 ** 30,
+    tileCacheBytes: Math.round(config.reader.tileCacheMiB * 2 ** 20),
     agents: () => (agents ??= configuredAgents(config, store, warn)),
     loadClipModel: clipModelLoader(config, store, warn),
     resolveRunSettings: (overrides: unknown) => resolveRunSettings(config, overrides),

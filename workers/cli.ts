@@ -6,6 +6,7 @@ import { addDemoCommand } from './commands/demo.js';
 import { addDoctorCommand } from './commands/doctor.js';
 import { exitCodes, reportFailure } from './commands/exit-status.js';
 import { addInspectCommand } from './commands/inspect.js';
+import { addReadCommand } from './commands/read.js';
 import { addSelectCommand } from './commands/select.js';
 import { addStoreCommand } from './commands/store.js';
 import { addTileCommand } from './commands/tile.js';
@@ -23,6 +24,7 @@ const subcommands = [
   addDoctorCommand,
   addDemoCommand,
   addInspectCommand,
+  addReadCommand,
   addTileCommand,
   addClipCommand,
   addSelectCommand,

@@ -16,9 +16,11 @@ import { createTrainActivities, type TrainingTools } from './train.js';
 export interface ActivityDeps {
   store: ObjectStore;
   pathgenVersion: string;
-  /** Machine-local folder for slides staged from the store and vips conversions. */
+  /** Machine-local folder for slides staged from the store and OpenSlide conversions. */
   slideCacheDir: string;
   slideCacheMaxBytes: number;
+  /** Decoded tiles kept per open slide (absent: the reader's default). */
+  tileCacheBytes?: number;
   /** This worker's agents (its model servers), built on first use. */
   agents: () => Promise<Agents>;
   /** This worker's CLIP model for a reference, loaded once with its execution providers. */

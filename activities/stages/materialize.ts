@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { withTypedFailures } from '../runtime/activity-failure.js';
 import { zeroUsage } from '../agents/index.js';
 import { PathgenError } from '../common/errors.js';
@@ -22,7 +21,7 @@ import type {
 import { materializeKeys, runKeys } from '../contracts/keys.js';
 import type { SlideRecord } from '../contracts/slide-record.js';
 import type { MaterializeSlideRef } from '../contracts/slide-job.js';
-import { localSlidePath } from '../staging/local-slide.js';
+import { localSlidePath, workerSlideOptions } from '../staging/local-slide.js';
 import { listAll } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { isStoreError } from '../store/store-errors.js';
@@ -259,7 +258,7 @@ async function materializeSlide(deps: MaterializeDeps, input: MaterializeSlideIn
   );
   const reader = await whileHeartbeating(
     () => ({ phase: 'opening' }) satisfies MaterializeHeartbeat,
-    () => openSlide(localPath, { conversionCacheDir: path.join(deps.slideCacheDir, 'converted'), signal }),
+    () => openSlide(localPath, workerSlideOptions(deps, signal)),
   );
 
   let cropped: Awaited<ReturnType<typeof cropListedPositions>>;

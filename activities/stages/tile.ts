@@ -2,11 +2,10 @@ import type { TilingOptions } from '../contracts/run-settings.js';
 import { tileKeys } from '../contracts/keys.js';
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { withTypedFailures } from '../runtime/activity-failure.js';
 import { PathgenError } from '../common/errors.js';
 import { whileHeartbeating } from '../runtime/heartbeat.js';
-import { localSlidePath } from '../staging/local-slide.js';
+import { localSlidePath, workerSlideOptions } from '../staging/local-slide.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { candidatesJsonl, planRecord, planSlide } from '../wsi/tissue-patch-plan.js';
 import type { PlanOptions } from '../wsi/tissue-patch-plan.js';
@@ -85,7 +84,7 @@ async function tileSlide(deps: TileDeps, input: TileSlideInput): Promise<TileSli
   // Opening may convert the slide with vips first (formats sharp cannot decode): minutes, once.
   const reader = await whileHeartbeating(
     () => ({ phase: 'opening' }) satisfies TileHeartbeat,
-    () => openSlide(localPath, { conversionCacheDir: path.join(deps.slideCacheDir, 'converted'), signal }),
+    () => openSlide(localPath, workerSlideOptions(deps, signal)),
   );
   try {
     const planOptions = toPlanOptions(input.tiling);

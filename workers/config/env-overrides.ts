@@ -69,4 +69,16 @@ export const envOverrides: readonly { name: string; path: readonly string[]; par
     parse: list,
     about: 'ONNX Runtime providers, e.g. `cuda,cpu`',
   },
+  {
+    name: 'PATHGEN_READER_THREADS',
+    path: ['reader', 'threads'],
+    parse: integer,
+    about: 'tile decodes at once (0: one per core)',
+  },
+  {
+    name: 'PATHGEN_READER_TILE_CACHE_MIB',
+    path: ['reader', 'tileCacheMiB'],
+    parse: integer,
+    about: 'decoded tiles kept per open slide, MiB',
+  },
 ];
