@@ -28,6 +28,8 @@ export interface SelectLocallyOptions {
   model?: ClipModel;
   selection: SelectionOptions;
   batchSize: number;
+  /** CLIP mode: read candidates with JPEG tiles decoded at 1/n (config select.scaledDecode: 2). */
+  scaleDenom?: number;
   jpegQuality: number;
   conversionCacheDir: string;
   onProgress?: (progress: SelectProgress) => void;
@@ -46,6 +48,7 @@ export async function selectLocally(options: SelectLocallyOptions): Promise<Reco
       embedder,
       ...(model ? { scoring: { model, prompts } } : {}),
       batchSize: options.batchSize,
+      ...(options.scaleDenom ? { scaleDenom: options.scaleDenom } : {}),
       checkpoint: noCheckpoint,
       selection: options.selection,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

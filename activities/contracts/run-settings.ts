@@ -56,4 +56,9 @@ export interface SelectionSettings {
   jpegQuality: number;
   /** Patches per embedding batch and per checkpoint. */
   batchSize: number;
+  /**
+   * CLIP mode: candidates' JPEG tiles decoded at 1/2 before the model's resize. Present only when
+   * true, so settings without it keep the output identity (selection hash) they always had.
+   */
+  scaledDecode?: boolean;
 }

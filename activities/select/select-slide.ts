@@ -28,6 +28,11 @@ export interface SelectSlideInput {
   /** CLIP mode: the model that embeds the prompts, and the slide's prompt set. */
   scoring?: { model: ClipModel; prompts: PromptSet };
   batchSize: number;
+  /**
+   * CLIP mode: read candidates with JPEG tiles decoded at 1/n (readCandidateScaled), since the
+   * model's preprocessing shrinks them anyway. Model-free mode measures exact pixels and ignores it.
+   */
+  scaleDenom?: number;
   checkpoint: BatchCheckpoint;
   selection: SelectionOptions;
   signal?: AbortSignal;
@@ -81,6 +86,7 @@ export async function selectSlide(input: SelectSlideInput): Promise<SlideSelecti
   const mppOf = (candidate: PatchCandidate) => patchMpp(input.reader, candidate, input.mppOverride);
   const patches = readPatches(input.reader, candidates, {
     startIndex: resumed * batchSize,
+    ...(embedder.mode === 'clip' && input.scaleDenom ? { scaleDenom: input.scaleDenom } : {}),
     ...(signal ? { signal } : {}),
   });
   const inBatch = async function* (): AsyncGenerator<PatchInBatch> {

@@ -2,7 +2,6 @@ import type { SelectionSettings } from '../contracts/run-settings.js';
 import { selectKeys } from '../contracts/keys.js';
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import sharp from 'sharp';
 import type { PatchRef } from './agents.js';
 import { readFindings } from './agents.js';
@@ -19,7 +18,7 @@ import { selectSlide } from '../select/select-slide.js';
 import type { SelectProgress } from '../select/select-slide.js';
 import { attributePromptsHash, buildPromptSet } from '../select/index.js';
 import type { SelectionOptions } from '../select/index.js';
-import { localSlidePath } from '../staging/local-slide.js';
+import { localSlidePath, workerSlideOptions } from '../staging/local-slide.js';
 import { getIfExists } from '../store/object-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { openSlide } from '../wsi/open-slide.js';
@@ -103,7 +102,7 @@ async function selectPatches(deps: SelectDeps, input: SelectPatchesInput): Promi
   const localPath = await localSlidePath(deps, input.slide, signal);
   const reader = await whileHeartbeating(
     () => progress,
-    () => openSlide(localPath, { conversionCacheDir: path.join(deps.slideCacheDir, 'converted'), signal }),
+    () => openSlide(localPath, workerSlideOptions(deps, signal)),
   );
   try {
     const outcome = await whileHeartbeating(
@@ -116,6 +115,7 @@ async function selectPatches(deps: SelectDeps, input: SelectPatchesInput): Promi
           ...(model ? { scoring: { model, prompts } } : {}),
           ...(input.mppOverride !== undefined ? { mppOverride: input.mppOverride } : {}),
           batchSize: input.selection.batchSize,
+          ...(input.selection.scaledDecode ? { scaleDenom: 2 } : {}),
           checkpoint: storeBatchCheckpoint(deps.store, selectKeys.batches(prefix)),
           selection: selectionOptions(input.selection),
           signal,

@@ -18,6 +18,11 @@ export interface PatchIterationOptions {
   /** Patches read ahead of the one being handed out (default 4). */
   readAhead?: number;
   signal?: AbortSignal;
+  /**
+   * Read candidates with their JPEG tiles decoded at 1/n (see readCandidateScaled): for consumers
+   * that resize anyway (CLIP preprocessing). Default 1, the exact pixels.
+   */
+  scaleDenom?: number;
 }
 
 /**
@@ -46,6 +51,42 @@ export async function readCandidate(reader: SlideReader, candidate: PatchCandida
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
+}
+
+/**
+ * A candidate for a consumer that resizes it anyway: at 1/`scaleDenom` of its size, decoded so in
+ * libjpeg's DCT domain, where the reader offers that for the candidate's level and the candidate
+ * is read at its own size (no target-mpp resize); else its exact pixels, at full size, read as
+ * readCandidate does. Either way the result is all image data, never white filler.
+ */
+export async function readCandidateScaled(
+  reader: SlideReader,
+  candidate: PatchCandidate,
+  scaleDenom: number,
+): Promise<RgbImage> {
+  const resized =
+    (candidate.outputWidth ?? candidate.width) !== candidate.width ||
+    (candidate.outputHeight ?? candidate.height) !== candidate.height;
+  const region =
+    scaleDenom === 1 || resized
+      ? undefined
+      : await reader.readScaled?.(
+          candidate.level,
+          candidate.x,
+          candidate.y,
+          candidate.width,
+          candidate.height,
+          scaleDenom,
+        );
+  if (!region) return readCandidate(reader, candidate);
+  if (region.outsidePixels > 0) {
+    throw slideUnreadable(
+      reader.path,
+      `patch at ${candidate.x},${candidate.y} has ${region.outsidePixels} pixels without image data (missing tiles)`,
+      { x: candidate.x, y: candidate.y, level: candidate.level },
+    );
+  }
+  return { data: region.data, width: region.width, height: region.height };
 }
 
 export async function encodePatchPng(image: RgbImage): Promise<Buffer> {
@@ -94,7 +135,11 @@ export function readPatches(
     start,
     candidates.length,
     Math.max(1, options.readAhead ?? 4),
-    async (index) => ({ index, candidate: candidates[index]!, image: await readCandidate(reader, candidates[index]!) }),
+    async (index) => ({
+      index,
+      candidate: candidates[index]!,
+      image: await readCandidateScaled(reader, candidates[index]!, options.scaleDenom ?? 1),
+    }),
     options.signal,
   );
 }

@@ -8,6 +8,7 @@ import type { ClipModel } from '../../activities/clip/index.js';
 import { createSelectActivities } from '../../activities/stages/select.js';
 import type { SelectHeartbeat, SelectPatchesInput, SelectPatchesResult } from '../../activities/stages/select.js';
 import type { SelectionSettings } from '../../activities/contracts/run-settings.js';
+import { floats } from '../../activities/select/batch-checkpoint.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { createTileActivities } from '../../activities/stages/tile.js';
 import type { TileSlideResult } from '../../activities/stages/tile.js';
@@ -143,6 +144,29 @@ describe('selectPatches', () => {
     expect(strip((await store.get(resumed.keys.selection)).toString())).toBe(
       strip((await store.get(clean.keys.selection)).toString()),
     );
+  });
+
+  it('with scaledDecode, embeds tiles decoded at 1/2: other embeddings and keys, within cosine 0.995', async () => {
+    const run = async (scaledDecode: boolean): Promise<[SelectPatchesResult, Float32Array]> => {
+      const result: SelectPatchesResult = await new MockActivityEnvironment().run(
+        activities().selectPatches,
+        input(tiled, { selection: defaults({ model: modelDir, batchSize: 16, scaledDecode }) }),
+      );
+      return [result, floats(await store.get(result.keys.embeddings))];
+    };
+    const [exact, exactRows] = await run(false);
+    const [scaled, scaledRows] = await run(true);
+    expect(scaled.prefix).not.toBe(exact.prefix);
+    expect(scaledRows).toHaveLength(exactRows.length);
+    expect(Buffer.from(scaledRows.buffer).equals(Buffer.from(exactRows.buffer))).toBe(false);
+    const dim = model.config.embedDim;
+    for (let row = 0; row < exact.candidates; row++) {
+      const a = exactRows.subarray(row * dim, (row + 1) * dim);
+      const b = scaledRows.subarray(row * dim, (row + 1) * dim);
+      const dot = a.reduce((sum, value, i) => sum + value * b[i]!, 0);
+      const norms = Math.hypot(...a) * Math.hypot(...b);
+      expect(dot / norms).toBeGreaterThanOrEqual(0.995);
+    }
   });
 
   it('keeps every candidate once when there are fewer than the targets, and works with one candidate', async () => {

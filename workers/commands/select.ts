@@ -29,7 +29,7 @@ export function addSelectCommand(program: Command): void {
     .description(
       "Run the select stage locally (no Temporal): embed a slide's candidates, score, cluster, keep representatives.",
     )
-    .argument('<slide>', 'slide file')
+    .argument('<slide>', 'slide file or DICOM series folder')
     .requiredOption('--candidates <file>', "the tile stage's candidates.jsonl (pathgen tile)")
     .requiredOption('-o, --out <dir>', 'output folder: patches/<x>_<y>.jpg, selection.jsonl, summary.json')
     .requiredOption('--project <code>', 'TCGA project, e.g. TCGA-LUAD (its attribute prompts)')
@@ -63,6 +63,7 @@ export function addSelectCommand(program: Command): void {
           ...(model ? { model } : {}),
           selection: selectionOptions(select),
           batchSize: select.batchSize,
+          ...(select.scaledDecode ? { scaleDenom: 2 } : {}),
           jpegQuality: select.jpegQuality,
           conversionCacheDir: conversionCacheDir(config),
         });

@@ -9,11 +9,11 @@ import { PathgenConfig } from './schema.js';
 const overridable = new Set(['tile', 'select', 'run', 'agents']);
 
 export function runSettingsFrom(config: PathgenConfig): RunSettings {
-  const { executionProviders: _providers, intraOpThreads: _threads, model, ...select } = config.select;
+  const { executionProviders: _providers, intraOpThreads: _threads, model, scaledDecode, ...select } = config.select;
   return {
     taskQueues: config.taskQueues,
     tiling: config.tile,
-    selection: { ...select, ...(model !== undefined ? { model } : {}) },
+    selection: { ...select, ...(model !== undefined ? { model } : {}), ...(scaledDecode ? { scaledDecode } : {}) },
     agentBatchSize: config.agents.batchSize,
     agentBatchesInParallel: config.run.agentBatchesInParallel,
     maxInFlight: config.run.maxInFlight,

@@ -91,10 +91,18 @@ const tile = z.strictObject({
   writePatches: z.boolean().default(false),
 });
 
-// Machine-local: where workers stage slides from the store and cache vips conversions.
+// Machine-local: where workers stage slides from the store and cache OpenSlide conversions.
 const slideCache = z.strictObject({
   dir: nonEmpty.default('.pathgen/cache'),
   maxGiB: z.number().positive().default(100),
+});
+
+// Slide reading on this machine, shared by the tile and select stages and the export.
+const reader = z.strictObject({
+  /** Tile decodes at once in this process (0: one per core). */
+  threads: z.number().int().nonnegative().max(1024).default(0),
+  /** Decoded tiles kept per open slide, so neighbouring patches decode each tile once. */
+  tileCacheMiB: z.number().positive().max(1_048_576).default(256),
 });
 
 // The select stage. PathGen's numbers are the defaults; every knob of the method is here.
@@ -130,6 +138,12 @@ const select = z.strictObject({
   seed: z.number().int().default(0),
   /** JPEG quality of the selected patches written for the agents and the export. */
   jpegQuality: z.number().int().min(50).max(100).default(95),
+  /**
+   * CLIP mode: decode the candidates' JPEG tiles at 1/2 in libjpeg's DCT domain (a 672-px patch
+   * read as 336) before the model's resize: about twice the feed (bench:select), embeddings within
+   * cosine 0.998 of the exact read. Other codecs are read exactly. Off: the exact pixels, as PathGen.
+   */
+  scaledDecode: z.boolean().default(false),
 });
 
 // How a run (pathgenRun) schedules its slides and exports; a run's input may override any of it.
@@ -161,6 +175,7 @@ export const PathgenConfig = z.strictObject({
   workers: workers.prefault({}),
   tile: tile.prefault({}),
   slideCache: slideCache.prefault({}),
+  reader: reader.prefault({}),
   select: select.prefault({}),
   agents: AgentsConfig.prefault({}),
   run: run.prefault({}),
