@@ -35,7 +35,7 @@ typedef struct batch {
   size_t *length;
   const uint8_t *tables;
   size_t tables_length;
-  uint8_t *out;
+  uint8_t **outs;  // one tile-sized buffer per tile
   // Optional: where each decoded tile also goes, while it is still in the CPU's cache.
   uint8_t *region;
   int region_width, region_height, clip_right, clip_bottom;
@@ -289,6 +289,7 @@ static void place_tile(uint8_t *region, int width, int height, int clip_right, i
 }
 
 static void free_batch(batch *b) {
+  free(b->outs);
   free((void *)b->data);
   free(b->length);
   free(b);
@@ -297,10 +298,9 @@ static void free_batch(batch *b) {
 // ---- Thread pool --------------------------------------------------------------------------------
 
 static void execute(batch *b) {
-  size_t tile_bytes = (size_t)b->width * b->height * 3;
   for (int i = 0; i < b->count; i++) {
     b->message[0] = 0;
-    uint8_t *tile = b->out + i * tile_bytes;
+    uint8_t *tile = b->outs[i];
     int ok = b->codec == CODEC_JPEG ? decode_jpeg(b, i, tile) : decode_j2k(b, i, tile);
     if (!ok) {
       b->failed_index = i;
@@ -386,7 +386,7 @@ static int int32_array(napi_env env, napi_value value, size_t at_least, int32_t 
          type == napi_int32_array && length >= at_least;
 }
 
-// decode(codec, tiles: Buffer[], tables: Buffer | null, colour, width, height, scaleDenom, out: Buffer,
+// decode(codec, tiles: Buffer[], tables: Buffer | null, colour, width, height, scaleDenom, outs: Buffer[],
 //        callback(failedIndex | null, message | null), threads,
 //        region: Buffer | null, regionWidth, regionHeight, clipRight, clipBottom, origins: Int32Array | null)
 static napi_value decode(napi_env env, napi_callback_info info) {
@@ -444,14 +444,26 @@ static napi_value decode(napi_env env, napi_callback_info info) {
     b->tables = data;
     napi_create_reference(env, argv[2], 1, &b->tables_ref);
   }
-  void *out;
-  size_t out_length;
-  if (napi_get_buffer_info(env, argv[7], &out, &out_length) != napi_ok ||
-      out_length < (size_t)b->width * b->height * 3 * count) {
+  uint32_t outs_count;
+  b->outs = calloc(count ? count : 1, sizeof(*b->outs));
+  if (!b->outs || napi_get_array_length(env, argv[7], &outs_count) != napi_ok || outs_count != count) {
     free_batch(b);
-    return throw_type(env, "output buffer too small");
+    return throw_type(env, "one output buffer per tile is needed");
   }
-  b->out = out;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value out;
+    void *data;
+    size_t length;
+    bool is_buffer = false;
+    napi_get_element(env, argv[7], i, &out);
+    napi_is_buffer(env, out, &is_buffer);
+    if (!is_buffer || napi_get_buffer_info(env, out, &data, &length) != napi_ok ||
+        length < (size_t)b->width * b->height * 3) {
+      free_batch(b);
+      return throw_type(env, "an output buffer is too small");
+    }
+    b->outs[i] = data;
+  }
   napi_valuetype region_type;
   napi_typeof(env, argv[10], &region_type);
   if (region_type != napi_null && region_type != napi_undefined) {

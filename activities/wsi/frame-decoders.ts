@@ -40,7 +40,7 @@ export function createEncodedTileDecoder(path: string, format: EncodedTileFormat
     };
     return {
       decode: (tiles) => decodeNative(batch, tiles),
-      decodeInto: (tiles, placement) => decodeNative(batch, tiles, placement),
+      decodeInto: (tiles, outs, placement) => decodeNative(batch, tiles, placement ? { outs, placement } : { outs }),
     };
   }
   if (format.codec === 'jpeg2000')

@@ -18,7 +18,7 @@ interface NativeAddon {
     width: number,
     height: number,
     scaleDenom: number,
-    out: Buffer,
+    outs: Buffer[],
     done: (failedIndex: number | null, message: string | null) => void,
     threads: number,
     region: Buffer | null,
@@ -134,11 +134,10 @@ function runBatch(
   addon: NativeAddon,
   batch: NativeBatch,
   tiles: RawTile[],
+  outs: Buffer[],
   placement: TilePlacement | undefined,
   first: number,
 ): Promise<Buffer[]> {
-  const bytes = batch.width * batch.height * 3;
-  const out = Buffer.allocUnsafe(bytes * tiles.length);
   return new Promise((resolve, reject) => {
     addon.decode(
       batch.codec === 'jpeg2000' ? 1 : 0,
@@ -148,9 +147,9 @@ function runBatch(
       batch.width,
       batch.height,
       batch.scaleDenom ?? 1,
-      out,
+      outs,
       (failed, message) => {
-        if (failed === null) resolve(tiles.map((_, i) => out.subarray(i * bytes, (i + 1) * bytes)));
+        if (failed === null) resolve(outs);
         else reject(new TileDecodeFailure(tiles[failed]?.index ?? -1, message ?? 'decode failed'));
       },
       slots.limit,
@@ -165,22 +164,32 @@ function runBatch(
 }
 
 /**
- * Decodes tiles to packed RGB off the JS thread, split into as many batches as there are threads so
- * one region's tiles decode on every core; with `placement`, each tile is also copied into the
- * region right after its decode, on the decoding thread. Fails with a TileDecodeFailure naming the
- * bad tile.
+ * Decodes tiles to packed RGB off the JS thread (into `outs`, one tile-sized buffer per tile, when
+ * given), split into as many batches as there are threads so one region's tiles decode on every
+ * core; with `placement`, each tile is also copied into the region right after its decode, on the
+ * decoding thread. Fails with a TileDecodeFailure naming the bad tile.
  */
-export async function decodeNative(batch: NativeBatch, tiles: RawTile[], placement?: TilePlacement): Promise<Buffer[]> {
+export async function decodeNative(
+  batch: NativeBatch,
+  tiles: RawTile[],
+  into: { outs?: Buffer[]; placement?: TilePlacement } = {},
+): Promise<Buffer[]> {
   const { addon, reason } = load();
   if (!addon) throw new Error(reason);
   if (tiles.length === 0) return [];
+  const bytes = batch.width * batch.height * 3;
+  // Tile buffers come from the caller's cache where it has them: fresh ones for every decode
+  // would have V8 collect its whole heap every few reads, for the external memory alone.
+  const outs = into.outs ?? tiles.map(() => Buffer.allocUnsafe(bytes));
+  const { placement } = into;
   // As many batches as threads, none so large that one read holds a thread for long.
   const parts = Math.min(slots.limit, tiles.length);
   const size = Math.min(maxBatch, Math.ceil(tiles.length / parts));
   const runs: Promise<Buffer[]>[] = [];
   for (let start = 0; start < tiles.length; start += size) {
     const chunk = tiles.slice(start, start + size);
-    runs.push(slots.run(() => runBatch(addon, batch, chunk, placement, start)));
+    const chunkOuts = outs.slice(start, start + size);
+    runs.push(slots.run(() => runBatch(addon, batch, chunk, chunkOuts, placement, start)));
   }
   return (await Promise.all(runs)).flat();
 }

@@ -175,7 +175,10 @@ export function createScaledTileDecoder(image: TiffImage, scaleDenom: number): T
     scaleDenom,
     ...(image.jpegTables ? { tables: image.jpegTables } : {}),
   };
-  return { decode: (tiles) => decodeNative(batch, tiles) };
+  return {
+    decode: (tiles) => decodeNative(batch, tiles),
+    decodeInto: (tiles, outs, placement) => decodeNative(batch, tiles, placement ? { outs, placement } : { outs }),
+  };
 }
 
 function losslessTileDecoder(image: TiffImage): (tile: RawTile) => Buffer {

@@ -21,8 +21,11 @@ export interface TilePlacement {
 /** Decodes raw tiles of one image to packed RGB of the full tile size, in the order given. */
 export interface TileDecoder {
   decode(tiles: RawTile[]): Promise<Buffer[]>;
-  /** The same, also copying each tile into a region as it is decoded (the native decoder does). */
-  decodeInto?(tiles: RawTile[], placement: TilePlacement): Promise<Buffer[]>;
+  /**
+   * The same, into the given tile-sized buffers (one per tile), and with `placement` also copying
+   * each tile into a region as it is decoded (the native decoder does both).
+   */
+  decodeInto?(tiles: RawTile[], outs: Buffer[], placement?: TilePlacement): Promise<Buffer[]>;
 }
 
 /** A tile that would not decode; `index` says which. */

@@ -1,7 +1,7 @@
 import { composeTiles } from './native-codecs.js';
 import type { RandomAccessFile } from './random-access-file.js';
 import { slideUnreadable, isSlideError } from './slide-errors.js';
-import type { TileCache } from './tile-cache.js';
+import type { TileCache, TileHold } from './tile-cache.js';
 import { TileDecodeFailure, type RawTile, type TileDecoder, type TilePlacement } from './tile-decoding.js';
 import type { TiffImage } from './tiff-image.js';
 
@@ -106,11 +106,24 @@ export class TiledImageRegion {
       origins[2 * i + 1] = Math.floor(index / image.tilesAcross) * image.tileHeight - y;
     });
     const region = { data, width, height, clipRight: right - x, clipBottom: bottom - y, origins };
-    const { tiles, placed } = this.tiles(needed, region);
-    const decoded = await Promise.all(tiles);
-    // Tiles decoded for this read are in place already; the cached (or shared) ones are copied now.
-    const rest = needed.flatMap((_, i) => (placed[i] ? [] : [i]));
-    if (rest.length > 0) this.compose(region, rest, decoded);
+    const holds = this.cache.hold(
+      needed.map((index) => `${this.cacheKey}:${index}`),
+      image.tileWidth * image.tileHeight * 3,
+    );
+    try {
+      const placed = await this.load(needed, holds, region);
+      // Others' decodes this read shares; then what is not in place yet (cached tiles) is copied.
+      await Promise.all(holds.flatMap((hold) => (hold.ready ? [hold.ready] : [])));
+      const rest = needed.flatMap((_, i) => (placed[i] ? [] : [i]));
+      if (rest.length > 0)
+        this.compose(
+          region,
+          rest,
+          holds.map((hold) => hold.buffer),
+        );
+    } finally {
+      this.cache.release(holds);
+    }
     return { data, width, height, outsidePixels: outsidePixels + missingPixels };
   }
 
@@ -153,43 +166,49 @@ export class TiledImageRegion {
   }
 
   /**
-   * Decoded tiles from the cache where they are, the rest decoded together in one batch (placed in
-   * the region as they decode, where the decoder can): `placed` says which are in the region already.
+   * Decodes, in one batch, the tiles this read must load into their cache slots (and into the
+   * region as they decode, where the decoder can); which positions are in the region already.
    */
-  private tiles(indices: number[], region: PlacedRegion): { tiles: Promise<Buffer>[]; placed: boolean[] } {
-    const found = indices.map((index) => this.cache.lookup(`${this.cacheKey}:${index}`));
-    const placed = indices.map(() => false);
-    const missingAt = indices.flatMap((_, i) => (found[i] === undefined ? [i] : []));
-    if (missingAt.length === 0) return { tiles: found.map((tile) => Promise.resolve(tile!)), placed };
-    const missing = missingAt.map((i) => indices[i]!);
+  private async load(needed: number[], holds: TileHold[], region: PlacedRegion): Promise<boolean[]> {
+    const placed = needed.map(() => false);
+    const mine = holds.flatMap((hold, i) => (hold.mustLoad ? [i] : []));
+    if (mine.length === 0) return placed;
     let placement: TilePlacement | undefined;
     if (this.decoder.decodeInto) {
-      const origins = new Int32Array(missing.length * 2);
-      missingAt.forEach((i, n) => {
+      const origins = new Int32Array(mine.length * 2);
+      mine.forEach((i, n) => {
         origins[2 * n] = region.origins[2 * i]!;
         origins[2 * n + 1] = region.origins[2 * i + 1]!;
-        placed[i] = true;
       });
       const { data, width, height, clipRight, clipBottom } = region;
       placement = { region: data, width, height, clipRight, clipBottom, origins };
     }
-    const loaded = this.cache.loadAll(
-      missing.map((index) => `${this.cacheKey}:${index}`),
-      () => this.decodeTiles(missing, placement),
-    );
-    let next = 0;
-    return { tiles: found.map((tile) => (tile === undefined ? loaded[next++]! : Promise.resolve(tile))), placed };
+    try {
+      await this.decodeTiles(
+        mine.map((i) => needed[i]!),
+        mine.map((i) => holds[i]!.buffer),
+        placement,
+      );
+    } catch (error) {
+      for (const i of mine) this.cache.failed(holds[i]!, error);
+      throw error;
+    }
+    for (const i of mine) {
+      this.cache.loaded(holds[i]!);
+      if (placement) placed[i] = true;
+    }
+    return placed;
   }
 
-  private async decodeTiles(indices: number[], placement?: TilePlacement): Promise<Buffer[]> {
+  /** Decodes tiles into `outs` (their cache slots). */
+  private async decodeTiles(indices: number[], outs: Buffer[], placement?: TilePlacement): Promise<void> {
     const { image } = this;
     const raw = await this.readRaw(indices);
     let decoded: Buffer[];
     try {
-      decoded =
-        placement && this.decoder.decodeInto
-          ? await this.decoder.decodeInto(raw, placement)
-          : await this.decoder.decode(raw);
+      decoded = this.decoder.decodeInto
+        ? await this.decoder.decodeInto(raw, outs, placement)
+        : await this.decoder.decode(raw);
     } catch (error) {
       if (isSlideError(error)) throw error;
       const index = error instanceof TileDecodeFailure ? error.index : undefined;
@@ -211,8 +230,9 @@ export class TiledImageRegion {
           this.file.path,
           `${this.describeTile(image, indices[i])} decoded to ${tile.length} bytes, expected ${expected}`,
         );
+      // Decoders without decodeInto (libvips, lossless) hand back their own buffers.
+      if (tile !== outs[i]) tile.copy(outs[i]!);
     });
-    return decoded;
   }
 
   /** Tile bytes, with neighbours in the file read together: tiles of a row usually sit side by side. */
