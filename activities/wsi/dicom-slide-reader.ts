@@ -3,7 +3,6 @@ import { dicomImage } from './dicom-level.js';
 import { findDicomSeries } from './dicom-series.js';
 import type { DicomInstance } from './dicom-instance.js';
 import { RandomAccessFile } from './random-access-file.js';
-import { slideUnreadable } from './slide-errors.js';
 import {
   assertRegionArguments,
   openSlideDownsample,
@@ -12,7 +11,7 @@ import {
   type SlideReader,
 } from './slide-reader.js';
 import { TileCache } from './tile-cache.js';
-import { TiledImageRegion, type RegionRead, type RgbImage } from './tiled-image-region.js';
+import { readAssociatedRegion, TiledImageRegion, type RegionRead, type RgbImage } from './tiled-image-region.js';
 
 // A DICOM whole-slide image (VL Whole Slide Microscopy Image IOD), given as a series folder or as
 // one of its instance files: each level is one instance read through the same tiled path as a TIFF
@@ -91,20 +90,7 @@ export async function openDicomSlide(
         return regions[level]!.read(levelX, levelY, width, height);
       },
       async readAssociatedImage(name: string): Promise<RgbImage> {
-        const region = associatedRegions.get(name);
-        if (!region)
-          throw new RangeError(
-            `slide has no associated image "${name}"; it has ${[...associatedRegions.keys()].join(', ') || 'none'}`,
-          );
-        const { width, height } = region.image;
-        if (width * height > options.maxAssociatedPixels) {
-          throw slideUnreadable(
-            path,
-            `associated image "${name}" is ${width}×${height}, larger than the ${options.maxAssociatedPixels}-pixel limit`,
-          );
-        }
-        const { data } = await region.read(0, 0, width, height);
-        return { data, width, height };
+        return readAssociatedRegion(path, associatedRegions, name, options.maxAssociatedPixels);
       },
       async close(): Promise<void> {
         cache.clear();

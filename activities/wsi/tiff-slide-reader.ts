@@ -11,7 +11,13 @@ import {
 import { TileCache } from './tile-cache.js';
 import { createScaledTileDecoder, createTileDecoder, tileDecoderLabel } from './tile-decoders.js';
 import { assertTilesInsideFile, type TiffImage } from './tiff-image.js';
-import { scaledTileGrid, TiledImageRegion, type RegionRead, type RgbImage } from './tiled-image-region.js';
+import {
+  readAssociatedRegion,
+  scaledTileGrid,
+  TiledImageRegion,
+  type RegionRead,
+  type RgbImage,
+} from './tiled-image-region.js';
 
 /** What a format module decides about a TIFF: which images are levels and which are associated. */
 export interface TiffSlideLayout {
@@ -117,20 +123,7 @@ export function createTiffSlideReader(
       return region.read(Math.floor(levelX / n), Math.floor(levelY / n), Math.ceil(width / n), Math.ceil(height / n));
     },
     async readAssociatedImage(name: string): Promise<RgbImage> {
-      const region = associatedRegions.get(name);
-      if (!region)
-        throw new RangeError(
-          `slide has no associated image "${name}"; it has ${[...associatedRegions.keys()].join(', ') || 'none'}`,
-        );
-      const { width, height } = region.image;
-      if (width * height > options.maxAssociatedPixels) {
-        throw slideUnreadable(
-          path,
-          `associated image "${name}" is ${width}×${height}, larger than the ${options.maxAssociatedPixels}-pixel limit`,
-        );
-      }
-      const { data } = await region.read(0, 0, width, height);
-      return { data, width, height };
+      return readAssociatedRegion(path, associatedRegions, name, options.maxAssociatedPixels);
     },
     async close(): Promise<void> {
       cache.clear();

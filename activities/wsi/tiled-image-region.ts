@@ -282,3 +282,24 @@ interface PlacedRegion {
 /** Bytes between two tiles that are still worth reading to save a read call, and the largest read. */
 const maxGap = 32 * 1024;
 const maxRead = 8 * 1024 * 1024;
+
+/** A slide's associated image read whole, within the pixel bound slides give associated images. */
+export async function readAssociatedRegion(
+  path: string,
+  regions: ReadonlyMap<string, TiledImageRegion>,
+  name: string,
+  maxPixels: number,
+): Promise<RgbImage> {
+  const region = regions.get(name);
+  if (!region)
+    throw new RangeError(`slide has no associated image "${name}"; it has ${[...regions.keys()].join(', ') || 'none'}`);
+  const { width, height } = region.image;
+  if (width * height > maxPixels) {
+    throw slideUnreadable(
+      path,
+      `associated image "${name}" is ${width}×${height}, larger than the ${maxPixels}-pixel limit`,
+    );
+  }
+  const { data } = await region.read(0, 0, width, height);
+  return { data, width, height };
+}
