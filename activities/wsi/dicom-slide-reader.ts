@@ -5,6 +5,7 @@ import type { DicomInstance } from './dicom-instance.js';
 import { RandomAccessFile } from './random-access-file.js';
 import {
   assertRegionArguments,
+  levelPoint,
   openSlideDownsample,
   type AssociatedImageInfo,
   type SlideLevel,
@@ -83,11 +84,8 @@ export async function openDicomSlide(
       decoder,
       async read(level: number, x: number, y: number, width: number, height: number): Promise<RegionRead> {
         assertRegionArguments(reader, level, x, y, width, height);
-        const downsample = levels[level]!.downsample;
-        // As for TIFF levels: the nearest level pixel, where OpenSlide interpolates a fraction.
-        const levelX = level === 0 ? x : Math.round(x / downsample);
-        const levelY = level === 0 ? y : Math.round(y / downsample);
-        return regions[level]!.read(levelX, levelY, width, height);
+        const point = levelPoint(levels, level, x, y);
+        return regions[level]!.read(point.x, point.y, width, height);
       },
       async readAssociatedImage(name: string): Promise<RgbImage> {
         return readAssociatedRegion(path, associatedRegions, name, options.maxAssociatedPixels);

@@ -139,3 +139,18 @@ export function assertRegionArguments(
   }
   if (width * height > 1 << 28) throw new RangeError(`region ${width}×${height} is too large to read at once`);
 }
+
+/**
+ * A level-0 point in `level`'s pixels. OpenSlide interpolates the sub-pixel remainder at levels
+ * with non-integer downsamples; we take the nearest pixel.
+ */
+export function levelPoint(
+  levels: readonly SlideLevel[],
+  level: number,
+  x: number,
+  y: number,
+): { x: number; y: number } {
+  if (level === 0) return { x, y };
+  const { downsample } = levels[level]!;
+  return { x: Math.round(x / downsample), y: Math.round(y / downsample) };
+}

@@ -2,6 +2,7 @@ import type { RandomAccessFile } from './random-access-file.js';
 import { slideUnreadable } from './slide-errors.js';
 import {
   assertRegionArguments,
+  levelPoint,
   type AssociatedImageInfo,
   type Microns,
   type SlideFormat,
@@ -105,22 +106,16 @@ export function createTiffSlideReader(
     decoder: tileDecoderLabel(layout.levels[0]!.image),
     async read(level: number, x: number, y: number, width: number, height: number): Promise<RegionRead> {
       assertRegionArguments(reader, level, x, y, width, height);
-      const downsample = levels[level]!.downsample;
-      // Level coordinates of a level-0 point; OpenSlide interpolates the sub-pixel remainder at
-      // levels with non-integer downsamples, we take the nearest pixel.
-      const levelX = level === 0 ? x : Math.round(x / downsample);
-      const levelY = level === 0 ? y : Math.round(y / downsample);
-      return levelRegions[level]!.read(levelX, levelY, width, height);
+      const point = levelPoint(levels, level, x, y);
+      return levelRegions[level]!.read(point.x, point.y, width, height);
     },
     async readScaled(level, x, y, width, height, scaleDenom): Promise<RegionRead | undefined> {
       assertRegionArguments(reader, level, x, y, width, height);
       const region = scaledRegion(level, scaleDenom);
       if (!region) return undefined;
-      const downsample = levels[level]!.downsample;
-      const levelX = level === 0 ? x : Math.round(x / downsample);
-      const levelY = level === 0 ? y : Math.round(y / downsample);
+      const point = levelPoint(levels, level, x, y);
       const n = scaleDenom;
-      return region.read(Math.floor(levelX / n), Math.floor(levelY / n), Math.ceil(width / n), Math.ceil(height / n));
+      return region.read(Math.floor(point.x / n), Math.floor(point.y / n), Math.ceil(width / n), Math.ceil(height / n));
     },
     async readAssociatedImage(name: string): Promise<RgbImage> {
       return readAssociatedRegion(path, associatedRegions, name, options.maxAssociatedPixels);

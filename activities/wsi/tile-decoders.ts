@@ -50,11 +50,9 @@ function jpeg2000Colour(compression: number): 'rgb' | 'ycbcr' | undefined {
 
 /** Whether this process decodes the page's tiles natively (JPEG 2000 only so). */
 export function decodesNativelyWithCodecs(image: TiffImage): boolean {
-  if (nativeCodecsMissing() || !image.tiled || (image.samplesPerPixel !== 3 && image.compression !== Compression.Jpeg))
-    return false;
-  return image.compression === Compression.Jpeg
-    ? decodesNatively(image)
-    : jpeg2000Colour(image.compression) !== undefined;
+  if (nativeCodecsMissing() || !image.tiled) return false;
+  if (image.compression === Compression.Jpeg) return decodesNatively(image);
+  return image.samplesPerPixel === 3 && jpeg2000Colour(image.compression) !== undefined;
 }
 
 /** A tile or strip is decoded whole; past this it must be tiled first. */
