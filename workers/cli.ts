@@ -8,6 +8,7 @@ import { exitCodes, reportFailure } from './commands/exit-status.js';
 import { addInspectCommand } from './commands/inspect.js';
 import { addReadCommand } from './commands/read.js';
 import { addSelectCommand } from './commands/select.js';
+import { addSetupCommand } from './commands/setup.js';
 import { addStoreCommand } from './commands/store.js';
 import { addTileCommand } from './commands/tile.js';
 import { addWorkerCommand } from './commands/worker.js';
@@ -21,6 +22,7 @@ export { exitCodes } from './commands/exit-status.js';
 // In the order `pathgen --help` lists them.
 const subcommands = [
   addWorkerCommand,
+  addSetupCommand,
   addDoctorCommand,
   addDemoCommand,
   addInspectCommand,

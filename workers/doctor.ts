@@ -8,6 +8,8 @@ import type { pathgenDiagnostic } from '../workflows/diagnostic.js';
 import { queueRoles } from '../activities/contracts/task-queues.js';
 import type { QueueRole } from '../activities/contracts/task-queues.js';
 import type { PathgenConfig } from './config/schema.js';
+import { pathgenSearchAttributes } from '../workflows/search-attributes.js';
+import { namespaceCreateCommand, searchAttributeCommand, searchAttributeStatus } from './namespace-setup.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 import { toolVersions } from './tool-versions.js';
 
@@ -87,10 +89,11 @@ async function checkTemporal(options: DoctorOptions): Promise<DoctorCheck[]> {
           check: 'temporal',
           status: 'fail',
           detail: `namespace ${namespace} not found on ${config.temporal.address}: ${errorMessage(error)}`,
-          fix: `create it: temporal operator namespace create --namespace ${namespace}`,
+          fix: `run pathgen setup --create-namespace (or: ${namespaceCreateCommand(namespace, 30)})`,
         },
       ];
     }
+    const attributes = await checkSearchAttributes(connection, namespace);
     const system = await connection.workflowService.getSystemInfo({});
     const client = new Client({ connection, namespace });
     const temporalCheck: DoctorCheck = {
@@ -101,9 +104,36 @@ async function checkTemporal(options: DoctorOptions): Promise<DoctorCheck[]> {
     const queueChecks = await Promise.all(
       roles.map((role) => checkQueue(client, config, role, options.queueTimeoutSeconds ?? 10)),
     );
-    return [temporalCheck, ...queueChecks];
+    return [temporalCheck, attributes, ...queueChecks];
   } finally {
     await connection.close();
+  }
+}
+
+/** Workflows that set an unregistered search attribute fail every task: a missing one is a failure. */
+async function checkSearchAttributes(connection: Connection, namespace: string): Promise<DoctorCheck> {
+  const check = 'search attributes';
+  try {
+    const { missing, wrongType } = await searchAttributeStatus(connection, namespace);
+    if (wrongType.length > 0) {
+      return {
+        check,
+        status: 'fail',
+        detail: `wrong type on ${namespace}: ${wrongType.join(', ')}`,
+        fix: 'remove them (temporal operator search-attribute remove), then run pathgen setup',
+      };
+    }
+    if (missing.length > 0) {
+      return {
+        check,
+        status: 'fail',
+        detail: `missing on ${namespace}: ${missing.join(', ')}`,
+        fix: `run pathgen setup (or: ${searchAttributeCommand(namespace, missing)})`,
+      };
+    }
+    return { check, status: 'ok', detail: `${pathgenSearchAttributes.map((key) => key.name).join(', ')} registered` };
+  } catch (error) {
+    return { check, status: 'fail', detail: `cannot list them on ${namespace}: ${errorMessage(error)}` };
   }
 }
 

@@ -45,10 +45,14 @@ export class S3ObjectStore implements ObjectStore {
     this.description = `s3://${this.bucket}/${this.prefix}`;
   }
 
+  async bucketExists(): Promise<boolean> {
+    return this.call('(bucket)', () => this.client.bucketExists(this.bucket));
+  }
+
   /** Creates the bucket when it does not exist yet; used by `pathgen store init` and the dev setup. */
   async ensureBucket(): Promise<boolean> {
     return this.call('(bucket)', async () => {
-      if (await this.client.bucketExists(this.bucket)) return false;
+      if (await this.bucketExists()) return false;
       await this.client.makeBucket(this.bucket);
       return true;
     });

@@ -61,6 +61,12 @@ export const envOverrides: readonly { name: string; path: readonly string[]; par
     parse: integer,
     about: 'agent activities at once',
   },
+  {
+    name: 'PATHGEN_SLIDE_CACHE_DIR',
+    path: ['slideCache', 'dir'],
+    parse: text,
+    about: "this machine's scratch folder for staged slides",
+  },
   { name: 'PATHGEN_TRAIN_PYTHON', path: ['trainPython'], parse: text, about: 'Python of the training environment' },
   { name: 'PATHGEN_CLIP_MODEL', path: ['select', 'model'], parse: text, about: 'CLIP model directory or store prefix' },
   {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { PathgenError, errorMessage } from '../../activities/common/errors.js';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
+import { cliTypeName, registerSearchAttributes } from '../namespace-setup.js';
 import { toolsBin } from '../package-info.js';
 
 // A Temporal dev server for the demo: the one already answering at the address, or one started
@@ -47,7 +48,6 @@ export interface DevServer {
 const namespace = 'default';
 /** gRPC health: SERVING. Temporal's IndexedValueType: the names of its values (2 is Keyword). */
 const serving = 1;
-const keyword = 2;
 const indexedValueTypes = ['Unspecified', 'Text', 'Keyword', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList'];
 
 export async function ensureTemporalDevServer(options: DevServerOptions): Promise<DevServer> {
@@ -66,7 +66,7 @@ export async function ensureTemporalDevServer(options: DevServerOptions): Promis
       );
     });
     try {
-      const added = await ensureSearchAttributes(connection);
+      const added = await registerSearchAttributes(connection, namespace);
       if (added.length > 0) log(`registered search attributes ${added.join(', ')} on ${address}`);
     } finally {
       await connection.close();
@@ -102,7 +102,7 @@ export async function ensureTemporalDevServer(options: DevServerOptions): Promis
     namespace,
     '--log-level',
     'warn',
-    ...pathgenSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...pathgenSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName(key.type)}`]),
   ];
   log(`starting a Temporal dev server at ${address} (UI ${uiUrl}, state ${stateDir}, log ${logFile})`);
   const logFd = openSync(logFile, 'a');
@@ -250,18 +250,6 @@ async function logTail(logFile: string): Promise<string> {
   const text = await readFile(logFile, 'utf8').catch(() => '');
   const lines = text.trim().split('\n');
   return lines.slice(-5).join(' | ') || '(empty log)';
-}
-
-/** Registers pathgen's search attributes that the namespace lacks; returns the names it added. */
-async function ensureSearchAttributes(connection: Connection): Promise<string[]> {
-  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = pathgenSearchAttributes.map((key) => key.name).filter((name) => !(name in (customAttributes ?? {})));
-  if (missing.length === 0) return [];
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map((name) => [name, keyword])),
-  });
-  return missing;
 }
 
 /** Search attributes registered on the namespace, by name and type (for checks and doctor output). */
