@@ -32,6 +32,7 @@ export async function workerActivityDeps(
       return undefined;
     },
   );
+  const clipModels = clipModelLoader(config, store, warn);
   return {
     store,
     pathgenVersion,
@@ -39,7 +40,8 @@ export async function workerActivityDeps(
     slideCacheMaxBytes: config.slideCache.maxGiB * 2 ** 30,
     tileCacheBytes: Math.round(config.reader.tileCacheMiB * 2 ** 20),
     agents: () => (agents ??= configuredAgents(config, store, warn)),
-    loadClipModel: clipModelLoader(config, store, warn),
+    loadClipModel: clipModels,
+    clipSessions: () => clipModels.sessions(),
     resolveRunSettings: (overrides: unknown) => resolveRunSettings(config, overrides),
     training: {
       python: config.trainPython ?? trainingTools.defaultPython,

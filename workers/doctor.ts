@@ -161,7 +161,7 @@ async function checkQueue(
     return {
       check: `queue ${role}`,
       status: 'ok',
-      detail: `${queue}: worker ${result.host} pid ${result.pid} (pathgen ${result.pathgenVersion}) answered in ${Date.now() - started} ms`,
+      detail: `${queue}: worker ${result.host} pid ${result.pid} (pathgen ${result.pathgenVersion}) answered in ${Date.now() - started} ms${clipDetail(role, result.clipSessions)}`,
     };
   } catch (error) {
     const noWorkflowWorker =
@@ -175,6 +175,14 @@ async function checkQueue(
       fix: `start a worker for it: pathgen worker --queues ${missingRole}`,
     };
   }
+}
+
+/** Where the GPU queue's CLIP sessions run: the one thing a GPU box can get silently wrong. */
+function clipDetail(role: QueueRole, sessions: readonly string[] | undefined): string {
+  if (role !== 'gpu') return '';
+  // A worker older than this field says nothing about its sessions.
+  if (sessions === undefined) return '';
+  return sessions.length > 0 ? `; CLIP ${sessions.join(', ')}` : '; no CLIP model open (model-free selection)';
 }
 
 function describeFailure(error: unknown): string {

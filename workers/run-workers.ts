@@ -4,6 +4,7 @@ import type { ObjectStore } from '../activities/store/object-store.js';
 import type { QueueRole } from '../activities/contracts/task-queues.js';
 import type { PathgenConfig } from './config/schema.js';
 import { workerActivityDeps } from './activity-deps.js';
+import { openClipAtStart } from './configured-clip.js';
 import { workflowCodeOption } from './workflow-bundle.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 
@@ -11,8 +12,8 @@ export interface RunWorkersOptions {
   config: PathgenConfig;
   roles: readonly QueueRole[];
   store: ObjectStore;
-  /** Called once every worker polls, e.g. to print "ready". */
-  onReady?: (queues: string[]) => void;
+  /** Called once every worker polls, e.g. to print "ready"; `clip` says where a GPU worker's CLIP runs. */
+  onReady?: (queues: string[], clip: string | undefined) => void;
   /** Resolves when the workers should stop; SIGINT/SIGTERM also stop them (the SDK's runtime handles both). */
   until?: Promise<unknown>;
   /** Builds each queue's activities from the worker's deps instead of createActivities (the scale benchmark's doubles). */
@@ -36,6 +37,8 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
     const workflowCode = roles.includes('cpu') ? await workflowCodeOption(warn) : undefined;
     // A worker for the agents queue with unusable agent settings (no key, no model) fails now, not per patch.
     if (roles.includes('agents')) await activitiesDeps.agents();
+    // Likewise a GPU worker whose CLIP cannot have the GPU it was told to use.
+    const clip = roles.includes('gpu') ? await openClipAtStart(config, activitiesDeps.loadClipModel, warn) : undefined;
     const workers = await Promise.all(
       roles.map((role) =>
         Worker.create({
@@ -57,7 +60,10 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
       ),
     );
     const running = workers.map((worker) => (options.until ? worker.runUntil(options.until) : worker.run()));
-    options.onReady?.(roles.map((role) => config.taskQueues[role]));
+    options.onReady?.(
+      roles.map((role) => config.taskQueues[role]),
+      clip,
+    );
     // If one worker fails, stop the others too rather than leaving a half-serving process.
     const results = await Promise.allSettled(
       running.map((run) =>

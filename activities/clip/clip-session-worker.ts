@@ -1,6 +1,3 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type {
@@ -11,6 +8,7 @@ import type {
   WorkerReply,
   WorkerRequest,
 } from './clip-session.js';
+import { cudaUnavailableReason } from './cuda-provider.js';
 
 // The thread that owns a CLIP model's two onnxruntime sessions (see clip-session.ts for why).
 // It answers one `ready` or `failed`, then one `result` or `error` per `run`, until `dispose`.
@@ -39,24 +37,6 @@ async function createSession(file: string, providers: readonly ExecutionProvider
 
 const severities = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 } as const;
 
-/**
- * Why CUDA cannot be used by this onnxruntime-node install, or undefined when it may be. npm
- * installs the CUDA provider libraries only on request (--onnxruntime-node-install=cuda12), and
- * onnxruntime prints a loud error when asked for a provider whose library is absent.
- */
-function cudaUnavailableReason(): string | undefined {
-  if (!ort.listSupportedBackends().some((backend) => backend.name === 'cuda')) {
-    return 'this onnxruntime-node build has no CUDA execution provider';
-  }
-  const library = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-  const packageDir = path.dirname(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')));
-  const binaryDir = path.join(packageDir, 'bin', 'napi-v6', process.platform, process.arch);
-  if (!existsSync(path.join(binaryDir, library))) {
-    return `the CUDA provider library ${library} is not installed in ${binaryDir} (install onnxruntime-node with --onnxruntime-node-install=cuda12)`;
-  }
-  return undefined;
-}
-
 async function createBoth(providers: readonly ExecutionProvider[]) {
   const sessions: Partial<Record<EncoderKind, ort.InferenceSession>> = {};
   try {
@@ -78,9 +58,24 @@ function signature(session: ort.InferenceSession): EncoderSignature {
 async function start() {
   ort.env.logLevel = data.logLevel;
   const warnings: string[] = [];
-  let providers: ExecutionProvider[] = [...new Set<ExecutionProvider>([...data.executionProviders, 'cpu'])];
+  const requested = [...new Set<ExecutionProvider>(data.executionProviders)];
+  // Without `cpu` in the list the user asked for the GPU only: a CPU session in its place would
+  // quietly run a GPU job at a hundredth of the speed, so it is a failure instead.
+  const cpuAllowed = requested.includes('cpu');
+  const refuse = (why: string) => {
+    reply({
+      type: 'failed',
+      encoder: 'image',
+      code: 'ProviderUnavailable',
+      message: `${why}; select.executionProviders is [${requested.join(', ')}] without cpu, so CLIP does not fall back to the CPU (add cpu to allow it)`,
+      warnings,
+    });
+    port?.close();
+  };
+  let providers = requested;
   const cudaMissing = providers.includes('cuda') ? cudaUnavailableReason() : undefined;
   if (cudaMissing) {
+    if (!cpuAllowed) return refuse(cudaMissing);
     warnings.push(`${cudaMissing}; running CLIP on the CPU`);
     providers = ['cpu'];
   }
@@ -88,6 +83,9 @@ async function start() {
   try {
     sessions = await createBoth(providers);
   } catch (error) {
+    if (providers.includes('cuda') && !cpuAllowed) {
+      return refuse(`the CUDA execution provider failed to load (${errorText(error)})`);
+    }
     if (!providers.includes('cuda')) {
       const encoder = (error as { encoder?: EncoderKind }).encoder ?? 'image';
       reply({ type: 'failed', encoder, message: errorText(error), warnings });

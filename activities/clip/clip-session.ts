@@ -54,7 +54,7 @@ export type WorkerReply =
       image: EncoderSignature;
       text: EncoderSignature;
     }
-  | { type: 'failed'; encoder: EncoderKind; message: string; warnings: string[] }
+  | { type: 'failed'; encoder: EncoderKind; code?: 'ProviderUnavailable'; message: string; warnings: string[] }
   | { type: 'result'; id: number; data: Float32Array; dims: number[] }
   | { type: 'error'; id: number; message: string };
 
@@ -112,6 +112,9 @@ export class ClipSessionWorker {
       });
     if (reply.type === 'failed') {
       await worker.terminate();
+      if (reply.code === 'ProviderUnavailable') {
+        throw new PathgenError('ProviderUnavailable', reply.message, { providers: data.executionProviders });
+      }
       const file = path.basename(reply.encoder === 'image' ? data.imageEncoderPath : data.textEncoderPath);
       throw new PathgenError('ModelInvalid', `onnxruntime cannot load ${file}: ${reply.message}`, {
         file,

@@ -12,10 +12,13 @@ export interface DiagnosticPingResult {
   pid: number;
   pathgenVersion: string;
   attempt: number;
+  /** `model on provider` for each CLIP model the worker has open. */
+  clipSessions: string[];
 }
 
 export interface DiagnosticDeps {
   pathgenVersion: string;
+  clipSessions?: () => string[];
 }
 
 /** The activity `pathgen doctor` runs on every queue to prove that a live worker answers there. */
@@ -35,6 +38,7 @@ export function createDiagnosticActivities(deps: DiagnosticDeps) {
         pid: process.pid,
         pathgenVersion: deps.pathgenVersion,
         attempt: context.info.attempt,
+        clipSessions: deps.clipSessions?.() ?? [],
       };
     },
   };

@@ -29,6 +29,8 @@ export interface ActivityDeps {
   resolveRunSettings: (overrides: RunSettingsOverrides | undefined) => RunSettings;
   /** CLIP token count of a caption, for the dataset card (absent: no token figures). */
   countTokens?: (text: string) => number;
+  /** `model on provider` for each CLIP model this worker has open (doctor shows them). */
+  clipSessions?: () => string[];
   /** The training environment's Python and our scripts (pathgenTrain). */
   training: TrainingTools;
 }

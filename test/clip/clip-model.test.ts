@@ -139,6 +139,22 @@ describe('loadClipModel', () => {
     expect(fallback).toEqual(cpu);
   });
 
+  it('refuses to run on the CPU when the providers name CUDA without cpu', async () => {
+    const warnings: string[] = [];
+    const before = cachedClipModelCount();
+    const failure = await loadClipModel(modelDir, {
+      executionProviders: ['cuda'],
+      onWarning: (message) => warnings.push(message),
+      ortLogLevel: 'fatal',
+    }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ProviderUnavailable' });
+    expect((failure as Error).message).toMatch(
+      /CUDA.*; select\.executionProviders is \[cuda\] without cpu, so CLIP does not fall back to the CPU \(add cpu to allow it\)$/,
+    );
+    expect(warnings).toEqual([]);
+    expect(cachedClipModelCount()).toBe(before);
+  });
+
   it('reads a Hugging Face tokenizer.json as well as the open_clip vocabulary', async () => {
     const dir = await copyOfModel('hf-tokenizer', async (d) => {
       await rm(join(d, tinyModelFiles.tokenizer));

@@ -19,7 +19,13 @@ export class ExitError extends Error {
 // Typed failures of the input itself: exit 3 with the reason, never a stack trace.
 const inputFailureCodes = new Set<string>(slideFailureTypes);
 // A setting that cannot work (a wrong model server, a missing key or model): bad configuration.
-const configFailureCodes = new Set<string>(['AgentMisconfigured', 'ModelNotFound', 'ModelInvalid', 'Misconfigured']);
+const configFailureCodes = new Set<string>([
+  'AgentMisconfigured',
+  'ModelNotFound',
+  'ModelInvalid',
+  'Misconfigured',
+  'ProviderUnavailable',
+]);
 
 /** Tells stderr what went wrong, as briefly as the kind of error allows, and returns the exit code. */
 export function reportFailure(error: unknown): number {

@@ -28,9 +28,9 @@ export function addWorkerCommand(program: Command): void {
         roles,
         store,
         // Tests and scripts wait for "polling" on stderr before they send work.
-        onReady: (queues) =>
+        onReady: (queues, clip) =>
           process.stderr.write(
-            `pathgen worker ${pathgenVersion} (pid ${process.pid}) polling ${queues.join(', ')} on ${config.temporal.address}\n`,
+            `pathgen worker ${pathgenVersion} (pid ${process.pid}) polling ${queues.join(', ')} on ${config.temporal.address}${clip ? `; ${clip}` : ''}\n`,
           ),
       });
       process.stderr.write('pathgen worker stopped cleanly\n');

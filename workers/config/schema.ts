@@ -109,7 +109,10 @@ const reader = z.strictObject({
 const select = z.strictObject({
   /** A CLIP model directory (local path or store prefix). Absent: model-free selection (the embedded default). */
   model: nonEmpty.optional(),
-  /** ONNX Runtime execution providers in order of preference; `cuda` falls back to CPU with a warning. */
+  /**
+   * ONNX Runtime execution providers in order of preference: `[cuda, cpu]` falls back to the CPU with a
+   * warning; `[cuda]` alone fails the worker at start when CUDA cannot load (no silent CPU).
+   */
   executionProviders: z
     .array(z.enum(['cpu', 'cuda']))
     .min(1)
