@@ -3,16 +3,19 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../../infra/harness/installed-tools.js';
 
+const tsxLoader = import.meta.resolve('tsx');
+
 export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Starts the real CLI from source (through tsx) in a child process. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'workers/cli.ts'), ...args], {
-    cwd: repoRoot,
+/** Starts the real CLI from source (through tsx) in a child process, in `cwd` (default: the repository). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = repoRoot): ChildProcessWithoutNullStreams {
+  // tsx by its resolved URL: a bare `--import tsx` is looked up from the child's cwd.
+  return spawn(process.execPath, ['--import', tsxLoader, path.join(repoRoot, 'workers/cli.ts'), ...args], {
+    cwd,
     env: { ...cleanEnv(), ...env },
   });
 }
@@ -39,8 +42,9 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 export async function startWorkerProcess(
   args: string[],
   env: NodeJS.ProcessEnv,
+  cwd?: string,
 ): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawnCli(['worker', ...args], env);
+  const child = spawnCli(['worker', ...args], env, cwd);
   child.stdout.resume();
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
