@@ -45,6 +45,7 @@ async function train(input: TrainInput): Promise<TrainResult> {
       model: spec.model,
       forceQuickGelu: spec.forceQuickGelu,
       keepCheckpoints: spec.keepCheckpoints,
+      processesPerNode: spec.processesPerNode,
       stage,
       datasets: plan.datasets[index] ?? [],
       ...(weights !== undefined ? { initialWeights: weights } : {}),
@@ -74,6 +75,7 @@ async function train(input: TrainInput): Promise<TrainResult> {
       openClipModel: spec.model,
       forceQuickGelu: spec.forceQuickGelu,
       pretrained: spec.pretrained ?? null,
+      processesPerNode: spec.processesPerNode,
       stages: stages.map((result, index) => ({
         name: result.stage,
         hyperparameters: spec.stages[index]!.hyperparameters,

@@ -17,9 +17,11 @@ import {
 } from '../train/checkpoints.js';
 import { exportTrainedModel, type ExportModelInput, type ExportModelResult } from '../train/model-export.js';
 import { trainKeys } from '../contracts/keys.js';
+import { dataloaderWorkers, requireShardPerProcess } from '../train/processes-per-node.js';
 import { parseTrainInput, type TrainStageSpec } from '../train/train-input.js';
 import type { TrainInput } from '../train/train-input.js';
 import { runTrainingAttempt } from '../train/train-attempt.js';
+import { expandBracePattern } from '../train/brace-pattern.js';
 import { resolveTrainingDataset, stageDataset } from '../train/training-data.js';
 import type { ResolvedDataset, StagedDataset } from '../train/training-data.js';
 
@@ -66,6 +68,8 @@ export interface TrainStageInput {
   initialWeights?: string;
   /** Stored checkpoints kept (newest first); 0: all. */
   keepCheckpoints: number;
+  /** Trainer processes under torchrun (absent, from workflows started before it existed: 1). */
+  processesPerNode?: number;
 }
 
 export interface TrainStageResult {
@@ -76,6 +80,10 @@ export interface TrainStageResult {
   /** The epoch the last attempt resumed from (0: from the start). */
   resumedFromEpoch: number;
   attempt: number;
+  /** Trainer processes (open_clip's world size on one node). */
+  processesPerNode: number;
+  /** Optimizer steps from the start of the stage at its last progress line (null: none this attempt). */
+  steps: number | null;
   finalLoss: number | null;
   samplesPerSecond: number | null;
   /** 'cpu' when the last attempt trained on the CPU for want of CUDA. */
@@ -141,7 +149,10 @@ async function prepareTraining(deps: TrainDeps, raw: TrainInput): Promise<TrainP
   const input = parseTrainInput(raw);
   const datasets: ResolvedDataset[][] = [];
   for (const stage of input.stages) {
-    datasets.push(await Promise.all(stage.datasets.map((ref) => resolveTrainingDataset(deps.store, ref))));
+    const resolved = await Promise.all(stage.datasets.map((ref) => resolveTrainingDataset(deps.store, ref)));
+    const shards = resolved.reduce((sum, dataset) => sum + expandBracePattern(dataset.pattern).length, 0);
+    requireShardPerProcess(stage.name, shards, input.processesPerNode);
+    datasets.push(resolved);
   }
   return { input, taskQueues: deps.taskQueues(), datasets };
 }
@@ -161,6 +172,7 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
   if (done) return JSON.parse(done.toString('utf8')) as TrainStageResult;
 
   const { epochs } = input.stage.hyperparameters;
+  const processesPerNode = input.processesPerNode ?? 1;
   const attempt = context.info.attempt;
   const dir = workDir(deps, input.trainId, input.stage.name);
   const resumePoint = await newestStoredCheckpoint(store, checkpointsPrefix);
@@ -214,11 +226,13 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
         pretrained = await localWeights(store, input.initialWeights, path.join(dir, 'initial'));
       }
 
+      let steps: number | null = null;
       let lastLoss: number | null = null;
       let lastRate: number | null = null;
       if (!resumePoint || resumePoint.epoch < epochs) {
         beat.phase = 'training';
         const shards = staged.reduce((sum, dataset) => sum + dataset.shardHashes.length, 0);
+        requireShardPerProcess(input.stage.name, shards, processesPerNode);
         const hyperparameters = input.stage.hyperparameters;
         try {
           const outcome = await runTrainingAttempt({
@@ -228,8 +242,11 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
               model: input.model,
               trainData: staged.map((dataset) => dataset.localPattern).join('::'),
               samples,
-              // WebDataset gives each dataloader worker whole shards: open_clip refuses more workers than shards.
-              hyperparameters: { ...hyperparameters, workers: Math.min(hyperparameters.workers, shards) },
+              hyperparameters: {
+                ...hyperparameters,
+                workers: dataloaderWorkers(hyperparameters.workers, shards, processesPerNode),
+              },
+              processesPerNode,
               logsDir,
               name: attemptName,
               forceQuickGelu: input.forceQuickGelu,
@@ -243,6 +260,7 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
             onProgress: (progress) => Object.assign(beat, progress),
             onCpuFallback: () => (beat.device = 'cpu'),
           });
+          steps = outcome.steps;
           lastLoss = outcome.last?.loss ?? null;
           lastRate = outcome.last?.samplesPerSecond ?? null;
         } catch (error) {
@@ -273,6 +291,8 @@ async function trainStage(deps: TrainDeps, input: TrainStageInput): Promise<Trai
         epochs,
         resumedFromEpoch,
         attempt,
+        processesPerNode,
+        steps,
         finalLoss: lastLoss,
         samplesPerSecond: lastRate,
         device: beat.device ?? 'default',

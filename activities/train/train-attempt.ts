@@ -1,6 +1,7 @@
 import { PathgenError } from '../common/errors.js';
 import type { CheckpointSync } from './checkpoints.js';
 import { parseOpenClipLogLine, progressStep } from './open-clip-log.js';
+import { globalBatchSize } from './processes-per-node.js';
 import type { TrainProgressEvent } from './open-clip-log.js';
 import { trainerArgs } from './trainer-args.js';
 import type { TrainerArgsInput } from './trainer-args.js';
@@ -34,6 +35,8 @@ export interface TrainingAttemptOptions {
 
 export interface AttemptOutcome {
   last: TrainProgressEvent | undefined;
+  /** Optimizer steps from the start of training at the last progress line (null: none logged). */
+  steps: number | null;
 }
 
 export async function runTrainingAttempt(options: TrainingAttemptOptions): Promise<AttemptOutcome> {
@@ -42,6 +45,7 @@ export async function runTrainingAttempt(options: TrainingAttemptOptions): Promi
   const abort = () => stop.abort(options.signal.reason);
   if (options.signal.aborted) abort();
   options.signal.addEventListener('abort', abort, { once: true });
+  const batch = globalBatchSize(options.args.hyperparameters.batchSize, options.args.processesPerNode ?? 1);
   let diverged: TrainProgressEvent | undefined;
   let last: TrainProgressEvent | undefined;
   const timer = setInterval(() => {
@@ -69,7 +73,7 @@ export async function runTrainingAttempt(options: TrainingAttemptOptions): Promi
         options.onProgress({
           // open_clip numbers epochs from 0 in its log; people count them from 1.
           epoch: event.epoch + 1,
-          step: progressStep(event, options.args.hyperparameters.batchSize),
+          step: progressStep(event, batch),
           samplesSeen: event.samplesSeen,
           samplesPerEpoch: event.samplesPerEpoch,
           loss: event.loss,
@@ -94,5 +98,5 @@ export async function runTrainingAttempt(options: TrainingAttemptOptions): Promi
     options.signal.removeEventListener('abort', abort);
   }
   await sync.sync();
-  return { last };
+  return { last, steps: last ? progressStep(last, batch) : null };
 }

@@ -63,6 +63,15 @@ export const TrainInput = z.strictObject({
   pretrained: z.string().min(1).optional(),
   /** QuickGELU, as OpenAI-initialised models (and PathGen-CLIP) use. */
   forceQuickGelu: z.boolean().default(false),
+  /**
+   * Trainer processes on the machine that runs a stage: more than 1 runs open_clip under torchrun,
+   * one process per GPU (NCCL; gloo on CPU). It is part of the training, not of the machine's
+   * config: --batch-size is per process, so this sets the global batch (batchSize × processesPerNode)
+   * and with it the steps per epoch and the schedule, and the same input must train the same way on
+   * whichever worker takes it. One value for all stages, which run on the same queue's machines;
+   * a stage that wants another global batch sets its own batchSize.
+   */
+  processesPerNode: z.number().int().positive().max(64).default(1),
   /** Stages in order; each after the first starts from the previous stage's last checkpoint. */
   stages: z.array(stage).min(1),
   /** Where the trained model is registered: `models/<modelId>/`. Default: the train id. */

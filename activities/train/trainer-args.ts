@@ -1,7 +1,9 @@
+import { launchArgs } from './processes-per-node.js';
 import type { TrainHyperparameters } from './train-input.js';
 
 // The command line of one training attempt: infra/train/pathgen_train.py hands it to open_clip's
-// trainer unchanged, so every flag here is open_clip's own.
+// trainer unchanged, so every flag after the script is open_clip's own; with several processes per
+// node, torchrun's flags come first (processes-per-node.ts).
 
 export interface TrainerArgsInput {
   script: string;
@@ -18,11 +20,13 @@ export interface TrainerArgsInput {
   resumeFrom?: string;
   /** Steps between progress lines: what the heartbeat can show. */
   logEveryNSteps: number;
+  /** Trainer processes under torchrun; 1 (the default): the script alone, no torchrun. */
+  processesPerNode?: number;
 }
 
 export function trainerArgs(input: TrainerArgsInput): string[] {
   const h = input.hyperparameters;
-  return [
+  return launchArgs(input.processesPerNode ?? 1, [
     input.script,
     ...['--model', input.model],
     ...['--train-data', input.trainData],
@@ -45,5 +49,5 @@ export function trainerArgs(input: TrainerArgsInput): string[] {
     ...(input.forceQuickGelu ? ['--force-quick-gelu'] : []),
     ...(input.resumeFrom !== undefined ? ['--resume', input.resumeFrom] : []),
     ...h.extraArgs,
-  ];
+  ]);
 }

@@ -19,7 +19,9 @@ It hands the command line to open_clip_train unchanged, and around it:
    that exists is whole (watchers must ignore *.partial), and then logged as
    "pathgen_train: saved checkpoint <path>";
 5. checks that every local --train-data / --val-data file exists: open_clip would skip a missing
-   shard with a warning and train on the rest.
+   shard with a warning and train on the rest;
+6. lets open_clip's DistributedDataParallel wrap a model on the CPU (open_clip passes device ids,
+   which torch refuses for CPU modules), so torchrun with gloo trains on machines without a GPU.
 
 Run it with the training environment's Python (`infra/install-tools.sh --train`; the train stage
 uses $PATHGEN_TRAIN_PYTHON, default .tools/train-venv/bin/python). Without CUDA open_clip falls
@@ -33,10 +35,22 @@ reach a NaN loss within a few steps.
         --batch-size 16 --epochs 3 --lr 1e-3 --warmup 2 --workers 1 --device cpu --precision fp32 \\
         --logs /data/train --name run1 --save-frequency 1 --log-every-n-steps 1 --report-to ''
 
-writes /data/train/run1/{out.log, params.txt, checkpoints/epoch_1.pt, ...}. To continue after a
-lost process, rerun the same command with `--resume latest`: open_clip then appends to out.log and
-starts from the newest checkpoints/*.pt (or from scratch when there is none). `--resume <file>`
-with the same --logs/--name is refused while out.log exists ("Experiment already exists").
+writes /data/train/run1/{out.log, params.txt, checkpoints/epoch_1.pt, ...}. Several processes (one
+per GPU; gloo on CPU) run it under torchrun, with `--` so that torchrun leaves open_clip's flags alone
+(it would read --logs as its own --logs-specs):
+
+    .tools/train-venv/bin/python -m torch.distributed.run --standalone --nproc-per-node=2 \\
+        --max-restarts=0 -- infra/train/pathgen_train.py --model pathgen-tiny ...
+
+Every rank runs this script; only rank 0 logs progress and writes params.txt, out.log and the
+checkpoints, and --batch-size is per rank. torchrun starts each rank in a session of its own, so
+signalling torchrun's process group reaches the ranks only through torchrun (it forwards SIGTERM
+and waits for them); a rank whose torchrun is gone stops through the parent watch (3.).
+
+To continue after a lost process, rerun the same command with `--resume latest`: open_clip then
+appends to out.log and starts from the newest checkpoints/*.pt (or from scratch when there is none).
+`--resume <file>` with the same --logs/--name is refused while out.log exists ("Experiment already
+exists").
 
 Checkpoints (epoch_N.pt, written after epoch N-1 of 0-based epochs finishes) hold
 {"epoch": N, "name", "state_dict", "optimizer"} (+ "scaler" under amp); resuming from epoch_N.pt
@@ -94,6 +108,22 @@ def save_files_atomically(torch) -> None:
     torch.save = save
 
 
+def distributed_data_parallel_on_cpu(torch) -> None:
+    """Lets open_clip's DistributedDataParallel wrap a CPU model (torchrun with gloo, no GPU).
+
+    open_clip passes `device_ids=[device]` whatever the device, and torch refuses device ids for a
+    CPU module; on CPU they mean nothing, so they are dropped there and kept on GPUs."""
+    original = torch.nn.parallel.DistributedDataParallel
+
+    class DistributedDataParallel(original):
+        def __init__(self, module, device_ids=None, *args, **kwargs):
+            if device_ids and all(torch.device(device).type == "cpu" for device in device_ids):
+                device_ids = None
+            super().__init__(module, device_ids, *args, **kwargs)
+
+    torch.nn.parallel.DistributedDataParallel = DistributedDataParallel
+
+
 def missing_local_files(argv: list[str]) -> list[str]:
     """Local --train-data / --val-data entries that do not exist.
 
@@ -134,6 +164,7 @@ def run(argv: list[str]) -> int:
         return 1
     open_clip.add_model_config(MODEL_CONFIGS)
     save_files_atomically(torch)
+    distributed_data_parallel_on_cpu(torch)
     missing = missing_local_files(argv)
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
@@ -160,7 +191,8 @@ def run(argv: list[str]) -> int:
 
 def parent_alive(parent_pid: int, first_ppid: int) -> bool:
     # Our own parent changing means it died. Under torchrun the parent is torchrun, so the given
-    # process (the train activity's worker) is also checked directly.
+    # process (the train activity's worker) is also checked directly: a SIGKILLed worker leaves
+    # torchrun running, and torchrun watches nothing but its ranks.
     if os.getppid() != first_ppid:
         return False
     try:
@@ -180,6 +212,8 @@ def stop_when_orphaned(parent_pid: int) -> None:
         while parent_alive(parent_pid, first_ppid):
             time.sleep(1)
         log_error(f"pathgen_train: parent process {parent_pid} is gone; stopping")
+        # A rank under torchrun leads a group of its own too (torchrun starts it in a new session), so
+        # its dataloader workers go with it; torchrun then stops the other ranks and exits.
         if os.getpgrp() == os.getpid():
             os.killpg(os.getpid(), signal.SIGTERM)
         else:  # the dataloader workers notice the loss of their parent within seconds

@@ -78,6 +78,34 @@ describe('a training attempt', () => {
     expect(await store.exists('training/t/stages/s/checkpoints/epoch_2.pt')).toBe(true);
   });
 
+  it("runs the trainer after torchrun's flags and counts steps over every process", async () => {
+    const { options, progress } = setup(() => [
+      `echo '${line(0, 32, '3.0350')}' >&2`,
+      `echo '${line(0, 64, '2.5000')}' >&2`,
+    ]);
+    // A stand-in for the training Python: it checks it was asked for torchrun, skips torchrun's
+    // flags and runs the trainer that follows `--`.
+    const python = path.join(path.dirname(options.args.script), 'python');
+    writeFileSync(
+      python,
+      [
+        '#!/bin/bash',
+        '[ "$1 $2" = "-m torch.distributed.run" ] || exit 9',
+        'while [ "$1" != "--" ]; do shift; done',
+        'shift',
+        'exec bash "$@"',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const outcome = await runTrainingAttempt({ ...options, python, args: { ...options.args, processesPerNode: 2 } });
+    // 16 samples a process, 32 a step: 64 samples are 2 steps, not 4.
+    expect(progress.map((event) => [event.epoch, event.step, event.samplesSeen])).toEqual([
+      [1, 1, 32],
+      [1, 2, 64],
+    ]);
+    expect(outcome.steps).toBe(2);
+  });
+
   it('stops a trainer whose loss became NaN and fails as TrainingDiverged, not retryable', async () => {
     const { options } = setup(() => [`echo '${line(0, 32, 'nan')}' >&2`, 'sleep 30']);
     const started = Date.now();
