@@ -11,17 +11,11 @@ import type { PathgenConfig } from './config/schema.js';
 import { pathgenSearchAttributes } from '../workflows/search-attributes.js';
 import { namespaceCreateCommand, searchAttributeCommand, searchAttributeStatus } from './namespace-setup.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
+import type { DoctorCheck } from './doctor-check.js';
+import { checkTemporalTls } from './doctor-tls.js';
 import { toolVersions } from './tool-versions.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
-
-export interface DoctorCheck {
-  check: string;
-  status: CheckStatus;
-  detail: string;
-  /** What to do about a failure. */
-  fix?: string;
-}
+export type { CheckStatus, DoctorCheck } from './doctor-check.js';
 
 export interface DoctorOptions {
   config: PathgenConfig;
@@ -65,6 +59,20 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
 async function checkTemporal(options: DoctorOptions): Promise<DoctorCheck[]> {
   const { config } = options;
   const roles = options.roles ?? queueRoles;
+  // Wrong TLS settings are named one by one; trying to connect with them would only say "unreachable".
+  const tls = checkTemporalTls(config);
+  if (tls.some((check) => check.status === 'fail')) {
+    return [
+      ...tls,
+      { check: 'temporal', status: 'skip', detail: 'not tried: the TLS settings above are wrong' },
+      ...roles.map((role): DoctorCheck => ({ check: `queue ${role}`, status: 'skip', detail: 'Temporal not tried' })),
+    ];
+  }
+  return [...tls, ...(await checkConnection(options, roles))];
+}
+
+async function checkConnection(options: DoctorOptions, roles: readonly QueueRole[]): Promise<DoctorCheck[]> {
+  const { config } = options;
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...temporalConnectionOptions(config.temporal), connectTimeout: '5s' });

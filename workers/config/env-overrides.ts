@@ -32,6 +32,37 @@ export const envOverrides: readonly { name: string; path: readonly string[]; par
     about: 'Temporal frontend host:port',
   },
   { name: 'PATHGEN_TEMPORAL_NAMESPACE', path: ['temporal', 'namespace'], parse: text, about: 'Temporal namespace' },
+  // Any TLS path turns TLS on, even over a file's `tls: false` (the env's object replaces it).
+  {
+    name: 'PATHGEN_TEMPORAL_TLS_SERVER_NAME',
+    path: ['temporal', 'tls', 'serverName'],
+    parse: text,
+    about: 'TLS server name (SNI)',
+  },
+  {
+    name: 'PATHGEN_TEMPORAL_TLS_CA_CERT',
+    path: ['temporal', 'tls', 'serverRootCaCertPath'],
+    parse: text,
+    about: "PEM file of the cluster's CA",
+  },
+  {
+    name: 'PATHGEN_TEMPORAL_TLS_CLIENT_CERT',
+    path: ['temporal', 'tls', 'clientCertPath'],
+    parse: text,
+    about: 'PEM client certificate (mTLS)',
+  },
+  {
+    name: 'PATHGEN_TEMPORAL_TLS_CLIENT_KEY',
+    path: ['temporal', 'tls', 'clientKeyPath'],
+    parse: text,
+    about: 'PEM client key (mTLS)',
+  },
+  {
+    name: 'PATHGEN_TEMPORAL_API_KEY_ENV',
+    path: ['temporal', 'apiKeyEnv'],
+    parse: text,
+    about: 'name of the env variable holding the API key',
+  },
   { name: 'PATHGEN_TASK_QUEUE_CPU', path: ['taskQueues', 'cpu'], parse: text, about: 'workflow + CPU task queue' },
   { name: 'PATHGEN_TASK_QUEUE_GPU', path: ['taskQueues', 'gpu'], parse: text, about: 'GPU task queue' },
   { name: 'PATHGEN_TASK_QUEUE_AGENTS', path: ['taskQueues', 'agents'], parse: text, about: 'agents task queue' },
