@@ -17,3 +17,17 @@ export async function newMinioStore(label: string, prefix = ''): Promise<S3Objec
   await store.ensureBucket();
   return store;
 }
+
+/** The PATHGEN_* environment of a CLI process whose store is `bucket` on the test run's MinIO. */
+export function minioStoreEnv(bucket: string): Record<string, string> {
+  const minio = inject('minio');
+  return {
+    PATHGEN_STORAGE_KIND: 's3',
+    PATHGEN_S3_ENDPOINT: minio.endpoint,
+    PATHGEN_S3_PORT: String(minio.port),
+    PATHGEN_S3_USE_SSL: 'false',
+    PATHGEN_S3_BUCKET: bucket,
+    PATHGEN_S3_ACCESS_KEY: minio.accessKey,
+    PATHGEN_S3_SECRET_KEY: minio.secretKey,
+  };
+}

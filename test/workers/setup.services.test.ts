@@ -5,11 +5,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/harness/minio-server.js';
 import { requireTool } from '../../infra/harness/installed-tools.js';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
 import { runCli, startWorkerProcess } from '../helpers/cli-process.js';
+import { minioStoreEnv } from '../helpers/minio-store.js';
 import { uniqueQueues } from '../helpers/temporal.js';
 
 const run = promisify(execFile);
@@ -45,19 +46,6 @@ afterAll(async () => {
   await serverExited;
 });
 
-function minioEnv(bucket: string): NodeJS.ProcessEnv {
-  const minio = inject('minio');
-  return {
-    PATHGEN_STORAGE_KIND: 's3',
-    PATHGEN_S3_ENDPOINT: minio.endpoint,
-    PATHGEN_S3_PORT: String(minio.port),
-    PATHGEN_S3_USE_SSL: 'false',
-    PATHGEN_S3_BUCKET: bucket,
-    PATHGEN_S3_ACCESS_KEY: minio.accessKey,
-    PATHGEN_S3_SECRET_KEY: minio.secretKey,
-  };
-}
-
 function listFailed(namespace = 'default') {
   return run(requireTool('temporal'), [
     'workflow',
@@ -76,7 +64,7 @@ describe('pathgen setup on a cluster nobody prepared', () => {
     const queues = uniqueQueues('setup');
     const bucket = `pathgen-setup-${randomUUID().slice(0, 8)}`;
     const env = {
-      ...minioEnv(bucket),
+      ...minioStoreEnv(bucket),
       PATHGEN_TEMPORAL_ADDRESS: address,
       PATHGEN_TASK_QUEUE_CPU: queues.cpu,
       PATHGEN_TASK_QUEUE_GPU: queues.gpu,

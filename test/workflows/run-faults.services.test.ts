@@ -17,6 +17,7 @@ import { progressQuery } from '../../workflows/run.js';
 import { pathgenSearchAttributes } from '../../workflows/search-attributes.js';
 import { readTarFiles } from '../export/tar-tools.js';
 import { startWorkerProcess } from '../helpers/cli-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
 import { freePort } from '../../infra/harness/minio-server.js';
 import { requireTool } from '../../infra/harness/installed-tools.js';
@@ -51,15 +52,6 @@ beforeAll(async () => {
     ['select:', '  maxPerSlide: 10', 'agents:', '  batchSize: 4', 'run:', '  agentBatchesInParallel: 1', ''].join('\n'),
   );
 }, 60_000);
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Every slide completed once, and the export holds exactly their captioned samples, each key once. */
 async function expectCompleteExport(store: FsObjectStore, runId: string, captions: number): Promise<void> {

@@ -15,7 +15,8 @@ import { writeSyntheticSvs } from '../../workers/synthetic/slides/synthetic-slid
 import type { pathgenRun, RunResult } from '../../workflows/run.js';
 import { readTarFiles } from '../export/tar-tools.js';
 import { startWorkerProcess } from '../helpers/cli-process.js';
-import { newMinioStore } from '../helpers/minio-store.js';
+import { minioStoreEnv, newMinioStore } from '../helpers/minio-store.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { connectTestClient, uniqueQueues } from '../helpers/temporal.js';
 
 // A fleet that shares nothing but the object store: worker processes per role (two cpu, one gpu,
@@ -81,19 +82,6 @@ async function uploadCohort(store: ObjectStore): Promise<string> {
   return uri('inputs/manifest.jsonl');
 }
 
-function s3Env(bucket: string): Record<string, string> {
-  const minio = inject('minio');
-  return {
-    PATHGEN_STORAGE_KIND: 's3',
-    PATHGEN_S3_ENDPOINT: minio.endpoint,
-    PATHGEN_S3_PORT: String(minio.port),
-    PATHGEN_S3_USE_SSL: 'false',
-    PATHGEN_S3_BUCKET: bucket,
-    PATHGEN_S3_ACCESS_KEY: minio.accessKey,
-    PATHGEN_S3_SECRET_KEY: minio.secretKey,
-  };
-}
-
 /** Every member of every shard of the run's export, by name: what a trainer would read. */
 async function exportMembers(store: ObjectStore, runId: string): Promise<Map<string, string>> {
   const pointer = (await readExportPointer(store, `exports/${runId}`)) as ExportPointer;
@@ -150,15 +138,6 @@ async function runOnce(
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 240_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Worker processes holding a started activity of the run's slide workflows or the run itself. */
 async function startedActivityHolders(client: Client, runId: string): Promise<{ pid: number; activityType: string }[]> {
   const ids = [workflowIds.run(runId), ...slides.map((slide) => workflowIds.slide(runId, slide.slideId))];
@@ -195,7 +174,7 @@ describe('a fleet of worker processes sharing only the store', () => {
     writeFileSync(configFile, configYaml);
     const loaded = loadConfig({
       configPath: configFile,
-      env: s3Env(bucketOf(referenceStore)),
+      env: minioStoreEnv(bucketOf(referenceStore)),
       overrides: {
         temporal: { address: inject('temporalAddress') },
         taskQueues: referenceQueues,
@@ -225,7 +204,7 @@ describe('a fleet of worker processes sharing only the store', () => {
     const manifest = await uploadCohort(store);
     const queues = uniqueQueues('fleet');
     const env = {
-      ...s3Env(bucketOf(store)),
+      ...minioStoreEnv(bucketOf(store)),
       PATHGEN_TEMPORAL_ADDRESS: inject('temporalAddress'),
       PATHGEN_TASK_QUEUE_CPU: queues.cpu,
       PATHGEN_TASK_QUEUE_GPU: queues.gpu,
@@ -258,18 +237,22 @@ describe('a fleet of worker processes sharing only the store', () => {
       // workflows' pending activities name the worker, pid@host), SIGKILL that process, start it again.
       for (const role of ['cpu', 'gpu', 'agents'] as const) {
         let victim: keyof typeof fleet | undefined;
-        await waitFor(async () => {
-          const pids = new Map(Object.entries(fleet).map(([name, child]) => [child.pid, name as keyof typeof fleet]));
-          for (const holder of await startedActivityHolders(client, runId)) {
-            const name = pids.get(holder.pid);
-            if (name?.startsWith(role)) {
-              victim = name;
-              killed.push(`${name} during ${holder.activityType}`);
-              return true;
+        await waitFor(
+          async () => {
+            const pids = new Map(Object.entries(fleet).map(([name, child]) => [child.pid, name as keyof typeof fleet]));
+            for (const holder of await startedActivityHolders(client, runId)) {
+              const name = pids.get(holder.pid);
+              if (name?.startsWith(role)) {
+                victim = name;
+                killed.push(`${name} during ${holder.activityType}`);
+                return true;
+              }
             }
-          }
-          return false;
-        }, `a started activity on a ${role} worker`);
+            return false;
+          },
+          `a started activity on a ${role} worker`,
+          240_000,
+        );
         await kill(fleet[victim!]);
         fleet[victim!] = await start(victim!, role);
       }
