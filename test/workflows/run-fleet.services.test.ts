@@ -235,14 +235,19 @@ describe('a fleet of worker processes sharing only the store', () => {
     const result = await runOnce(queues.cpu, runId, manifest, async () => {
       // For each role in turn: wait until one of its processes holds a started activity (the
       // workflows' pending activities name the worker, pid@host), SIGKILL that process, start it again.
-      for (const role of ['cpu', 'gpu', 'agents'] as const) {
+      // Whichever role is seen first holding a started activity (the workflows' pending activities
+      // name the worker, pid@host) loses that process to a SIGKILL, and it is started again, until
+      // every role has lost one: the stages overlap across slides, so the order is the run's.
+      const roleOf = (name: string) => name.replace(/\d$/, '') as 'cpu' | 'gpu' | 'agents';
+      const left = new Set(['cpu', 'gpu', 'agents']);
+      while (left.size > 0) {
         let victim: keyof typeof fleet | undefined;
         await waitFor(
           async () => {
             const pids = new Map(Object.entries(fleet).map(([name, child]) => [child.pid, name as keyof typeof fleet]));
             for (const holder of await startedActivityHolders(client, runId)) {
               const name = pids.get(holder.pid);
-              if (name?.startsWith(role)) {
+              if (name && left.has(roleOf(name))) {
                 victim = name;
                 killed.push(`${name} during ${holder.activityType}`);
                 return true;
@@ -250,11 +255,12 @@ describe('a fleet of worker processes sharing only the store', () => {
             }
             return false;
           },
-          `a started activity on a ${role} worker`,
+          `a started activity on a worker of ${[...left].join(' or ')}`,
           240_000,
         );
+        left.delete(roleOf(victim!));
         await kill(fleet[victim!]);
-        fleet[victim!] = await start(victim!, role);
+        fleet[victim!] = await start(victim!, roleOf(victim!));
       }
     }).finally(() => connection.close());
     expect(killed, killed.join('; ')).toHaveLength(3);
