@@ -7,6 +7,7 @@ import { addDoctorCommand } from './commands/doctor.js';
 import { exitCodes, reportFailure } from './commands/exit-status.js';
 import { addInspectCommand } from './commands/inspect.js';
 import { addReadCommand } from './commands/read.js';
+import { addReviewCommand } from './commands/review.js';
 import { addSelectCommand } from './commands/select.js';
 import { addSetupCommand } from './commands/setup.js';
 import { addStoreCommand } from './commands/store.js';
@@ -31,6 +32,7 @@ const subcommands = [
   addClipCommand,
   addSelectCommand,
   addAgentsCommand,
+  addReviewCommand,
   addStoreCommand,
 ];
 

@@ -9,7 +9,7 @@ import type { SlideProgressSignal } from './slide-progress.js';
 
 export interface RunProgress {
   runId: string;
-  phase: 'preparing' | 'running' | 'exporting' | 'done';
+  phase: 'preparing' | 'running' | 'awaiting-review' | 'exporting' | 'done';
   total: number;
   completed: number;
   failed: number;
@@ -34,6 +34,8 @@ export interface RunProgress {
   /** The first bad manifest rows, as people read them. */
   manifestErrors: string[];
   export?: { version: string; samples: number; shards: number; pointerKey: string; urlPattern?: string };
+  /** With a review gate: what it asks, where the review stands (the last check's words), who approved. */
+  review?: { samplesPerSlide: number; maxFlagRate: number; status: string; approvedBy?: string };
   continuedAsNew: number;
 }
 

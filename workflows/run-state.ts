@@ -68,6 +68,8 @@ export interface RunState {
   startedAtMs: number;
   maxInFlight: number;
   paused: boolean;
+  /** The review gate's approval of the coming export (run-review-gate.ts). */
+  exportApproval?: { by: string; atMs: number };
 }
 
 /** A new run's state: settings resolved, the manifest checked (or the PathGen JSON grouped), totals known. */

@@ -16,6 +16,7 @@ import type { MaterializeActivities } from '../activities/stages/materialize.js'
 import type { RunActivities } from '../activities/stages/run.js';
 import { exportActivityOptions, materializeActivityOptions, runBookkeepingOptions } from './activity-options.js';
 import { runExportInput } from './export.js';
+import { awaitExportApproval, installReviewGateHandler } from './run-review-gate.js';
 import { pathgenMaterializeSlide } from './materialize-slide.js';
 import { installRunHandlers } from './run-handlers.js';
 import { readNextJobs } from './run-jobs.js';
@@ -33,6 +34,7 @@ import { failureOf, recordFailedSlide, type SlideResult } from './slide-outcome.
 // the store; this workflow holds counts and cursors.
 
 export type { PathgenRunInput } from './run-state.js';
+export { approveExportUpdate } from './run-review-gate.js';
 export { progressQuery, pauseUpdate, resumeUpdate, setConcurrencyUpdate, rerunFailedUpdate } from './run-handlers.js';
 
 /** History length above which a run moves to a fresh execution before its export and end. */
@@ -51,6 +53,7 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
   // The running slides' latest reports (slideProgress signals); empty at continue-as-new, which waits for them.
   const live: LiveSlides = {};
   const snapshot = installRunHandlers(runId, { state: () => current, running: () => inFlight, live: () => live });
+  installReviewGateHandler({ state: () => current }, snapshot);
 
   const state: RunState = current ?? (await startState(input, bootstrap));
   current = state;
@@ -120,7 +123,10 @@ export async function pathgenRun(input: PathgenRunInput): Promise<RunResult> {
         progress.continuedAsNew += 1;
         await continueAsNew<typeof pathgenRun>({ ...input, state: { ...state, progress } });
       }
-      if (settings.export.enabled) await exportRunAtEnd(runId, state, exportRun);
+      if (settings.export.enabled) {
+        if (!(await awaitExportApproval(state))) continue;
+        await exportRunAtEnd(runId, state, exportRun);
+      }
       progress.phase = 'done';
       // An update that arrived during the export asks for another round; otherwise the run is done.
       if (state.rerun !== undefined) continue;

@@ -10,6 +10,8 @@ export const workflowIds = {
   slide: (runId: string, slideId: string): string => `pathgen-slide-${runId}-${slideId}`,
   train: (trainId: string): string => `pathgen-train-${trainId}`,
   eval: (evalId: string): string => `pathgen-eval-${evalId}`,
+  /** `pathgen review apply`'s re-export of a run with its reviews: unique per call. */
+  reviewExport: (runId: string, nonce: string): string => `pathgen-review-export-${runId}-${nonce}`,
   /** `pathgen doctor`'s ping on one queue: unique per call, never reused. */
   doctor: (role: string, host: string, nonce: string): string => `pathgen-doctor-${role}-${host}-${nonce}`,
 };
@@ -28,6 +30,17 @@ export const runKeys = {
   /** The agents' per-patch results of one selection of a slide (its last prefix segment names the selection). */
   agents: (runId: string, slideId: string, selectPrefix: string): string =>
     `runs/${runId}/agents/${slideId}/${selectPrefix.split('/').pop() ?? 'selection'}`,
+};
+
+/**
+ * Human reviews of a run's samples: one append-only record per action, never overwritten.
+ * `at` is the action's time in compact ISO form (`20261207T165926123Z`), so records list in time order.
+ */
+export const reviewKeys = {
+  records: (runId: string): string => `runs/${runId}/reviews/`,
+  record: (runId: string, at: string, nonce: string): string => `runs/${runId}/reviews/${at}-${nonce}.json`,
+  /** The reviews one export version honours, fixed at its start so a resumed export uses the same. */
+  exportSnapshot: (versionPrefix: string): string => `${versionPrefix}reviews.json`,
 };
 
 /** Materialize mode's layout under `runs/<runId>/materialize/`. */

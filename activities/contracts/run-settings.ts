@@ -12,6 +12,16 @@ export interface RunSettings {
   manifestPageSize: number;
   historyEventBudget: number;
   export: { enabled: boolean; samplesPerShard: number; webdataset: boolean; csv: boolean; pathgenJson: boolean };
+  /** Present only with a review gate: the run waits for `approveExport` before it exports. */
+  reviewGate?: ReviewGate;
+}
+
+/** The review a run's samples need before its export (config `review.gate`). */
+export interface ReviewGate {
+  /** Reviewed samples each slide needs (a slide with fewer samples needs all of them). */
+  samplesPerSlide: number;
+  /** The largest share of reviewed samples that may be flagged. */
+  maxFlagRate: number;
 }
 
 /** The parts of the config a run input may override, in the config file's shape. */
@@ -20,6 +30,7 @@ export interface RunSettingsOverrides {
   select?: Record<string, unknown>;
   run?: Record<string, unknown>;
   agents?: { batchSize?: number };
+  review?: { gate?: ReviewGate };
 }
 
 /** How the tile stage lays a slide's candidate grid; part of its output's identity. */

@@ -12,6 +12,17 @@ export interface DatasetCardFiles {
   pathgenJson?: string;
 }
 
+/**
+ * What the export did with human reviews: samples reviewed, of which flagged (left out), edited
+ * (caption replaced) and accepted (as generated); reviewed = flagged + edited + accepted.
+ */
+export interface DatasetReviewCounts {
+  reviewed: number;
+  flagged: number;
+  edited: number;
+  accepted: number;
+}
+
 export interface DatasetCardInput {
   title: string;
   version: string;
@@ -23,6 +34,8 @@ export interface DatasetCardInput {
   /** Slides or samples that did not make it, by reason code (as the run recorded them). */
   failures: Readonly<Record<string, number>>;
   files: DatasetCardFiles;
+  /** Present when the run had reviews; a run without them has the card it always had. */
+  review?: DatasetReviewCounts;
 }
 
 export interface DatasetCardJson extends Omit<DatasetCardInput, 'failures'> {
@@ -79,6 +92,19 @@ export function datasetCardMarkdown(card: DatasetCardJson): string {
         '',
       );
     }
+  }
+  if (card.review !== undefined) {
+    const { reviewed, flagged, edited, accepted } = card.review;
+    lines.push(
+      '## Review',
+      '',
+      '| reviewed | flagged (left out) | edited (caption replaced) | accepted |',
+      '| ---: | ---: | ---: | ---: |',
+      `| ${reviewed} | ${flagged} | ${edited} | ${accepted} |`,
+      '',
+      "An edited sample's `<key>.json` keeps the generated caption and who edited it under `review`.",
+      '',
+    );
   }
   lines.push('## Failures', '');
   if (card.failures.length === 0) lines.push('None recorded.', '');

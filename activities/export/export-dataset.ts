@@ -1,7 +1,7 @@
 import { exportKeys } from '../contracts/keys.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { datasetCardJson, datasetCardMarkdown } from './dataset-card.js';
-import type { DatasetCardJson } from './dataset-card.js';
+import type { DatasetCardJson, DatasetReviewCounts } from './dataset-card.js';
 import { DatasetStatistics } from './dataset-statistics.js';
 import {
   assertCheckpointFits,
@@ -65,6 +65,8 @@ export interface ExportOptions {
   tarMtime?: number;
   /** Failures of the run by reason code, for the card. */
   failures?: Readonly<Record<string, number>>;
+  /** What honouring the run's reviews did, for the card (read after the last sample, so it may fill while they stream). */
+  review?: Readonly<DatasetReviewCounts>;
   /** CLIP token count of a caption (start and end tokens included), for the card's token figures. */
   countTokens?: (text: string) => number;
   tokenLimit?: number;
@@ -250,6 +252,7 @@ async function writeCard(
     shards,
     samplesPerShard,
     failures: options.failures ?? {},
+    ...(options.review !== undefined ? { review: { ...options.review } } : {}),
     files: { ...(pattern === null ? {} : { shards: `${files.shards}${pattern}` }), ...textFiles },
   });
   await store.put(files.cardJson, Buffer.from(`${JSON.stringify(card, null, 2)}\n`), {

@@ -43,6 +43,7 @@ export {
   type DatasetCardFiles,
   type DatasetCardInput,
   type DatasetCardJson,
+  type DatasetReviewCounts,
 } from './dataset-card.js';
 export { forEachBounded, StoreUpload } from './store-upload.js';
 export { csvPartKey, pathgenPartKey, versionFiles, type VersionFiles } from './text-parts.js';

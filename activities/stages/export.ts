@@ -5,6 +5,7 @@ import { withTypedFailures } from '../runtime/activity-failure.js';
 import { compareKeys, exportDataset, resumableCheckpoint } from '../export/index.js';
 import type {
   DatasetCardJson,
+  DatasetReviewCounts,
   ExportCheckpoint,
   ExportFormats,
   ExportOptions,
@@ -18,6 +19,9 @@ import {
   runSamples,
 } from '../export/run-samples.js';
 import type { RunTally } from '../export/run-samples.js';
+import { readExportPointer } from '../export/export-pointer.js';
+import { exportReviewState, honourReviews } from '../review/export-reviews.js';
+import { emptyReviewCounts } from '../review/review-state.js';
 import { whileHeartbeating } from '../runtime/heartbeat.js';
 import { exportKeys, runKeys } from '../contracts/keys.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -30,6 +34,9 @@ import { assertValidPrefix } from '../store/store-errors.js';
 // and a retried attempt of the same version reads it from its heartbeat details and continues after
 // that sample. Every heartbeat carries the latest checkpoint, the inherited one until the attempt
 // has its own, so a retry that dies before its first shard does not lose its predecessor's.
+// Human reviews (activities/review/) are honoured: the version's snapshot of them is taken at its
+// start, flagged samples are left out, edited captions replace the generated ones, and their
+// counts travel with the checkpoint like the tally.
 
 export interface ExportRunInput {
   runId: string;
@@ -68,6 +75,8 @@ export interface ExportRunResult {
   urlPattern: string | null;
   /** False when this version was already published (a retried activity): nothing was written. */
   written: boolean;
+  /** What the export did with the run's reviews; absent when the run had none. */
+  reviews?: DatasetReviewCounts;
 }
 
 /** Where an interrupted exportRun stands; a few kilobytes whatever the run's size. */
@@ -75,6 +84,8 @@ export interface ExportRunCheckpoint {
   export: ExportCheckpoint;
   /** Slides and failures up to the checkpoint's last sample. */
   tally: RunTally;
+  /** Reviewed samples up to the same sample (absent for an export without reviews). */
+  reviews?: DatasetReviewCounts;
 }
 
 export type ExportHeartbeat = (
@@ -108,6 +119,8 @@ async function exportRun(deps: ExportDeps, input: ExportRunInput): Promise<Expor
   let checkpoint = inherited;
   let progress: ExportHeartbeat = { phase: 'listing', ...(checkpoint === undefined ? {} : { checkpoint }) };
   const tally: RunTally = { slides: 0, failedSlides: 0, failures: { ...input.additionalFailures } };
+  const reviewCounts = emptyReviewCounts();
+  let reviewed = false;
   const options: ExportOptions = {
     store,
     exportPrefix,
@@ -126,17 +139,38 @@ async function exportRun(deps: ExportDeps, input: ExportRunInput): Promise<Expor
     async () => {
       const resumeFrom = inherited === undefined ? undefined : await resumableCheckpoint(inherited.export, options);
       // The tally carried with the checkpoint counts the slides and failures before its last sample.
-      if (resumeFrom !== undefined && inherited !== undefined) Object.assign(tally, copyTally(inherited.tally));
+      if (resumeFrom !== undefined && inherited !== undefined) {
+        Object.assign(tally, copyTally(inherited.tally));
+        if (inherited.reviews !== undefined) Object.assign(reviewCounts, inherited.reviews);
+      }
+      // A version already published is only cleaned up by exportDataset: its reviews are not read.
+      const published = (await readExportPointer(store, exportPrefix))?.version === input.version;
+      // One entry per reviewed sample (a few hundred bytes each), held for the whole export.
+      const reviews = published
+        ? new Map()
+        : await exportReviewState(
+            store,
+            input.runId,
+            exportKeys.version(exportPrefix, input.version),
+            resumeFrom !== undefined,
+          );
+      reviewed = reviews.size > 0;
       const slides = await listSlideRecords(store, input.runId);
-      const samples = runSamples(store, input.runId, slides, tally, signal, resumeFrom?.lastKey);
+      const runOrder = runSamples(store, input.runId, slides, tally, signal, resumeFrom?.lastKey);
+      const samples = reviewed ? honourReviews(runOrder, reviews, reviewCounts) : runOrder;
       return await exportDataset(samples, {
         ...options,
-        // Filled while the samples stream: exportDataset reads it for the card after the last sample.
+        // Filled while the samples stream: exportDataset reads them for the card after the last sample.
         failures: tally.failures,
+        ...(reviewed ? { review: reviewCounts } : {}),
         ...(resumeFrom !== undefined ? { resumeFrom } : {}),
         onCheckpoint: (finished) => {
           // Taken while exportDataset holds the chunk's last sample: the tally stops at it too.
-          checkpoint = { export: finished, tally: copyTally(tally) };
+          checkpoint = {
+            export: finished,
+            tally: copyTally(tally),
+            ...(reviewed ? { reviews: { ...reviewCounts } } : {}),
+          };
           const shards = finished.layout.formats.webdataset ? finished.chunks : 0;
           progress = { phase: 'exporting', slides: tally.slides, samples: finished.samples, shards, checkpoint };
           context.heartbeat(progress);
@@ -157,6 +191,7 @@ async function exportRun(deps: ExportDeps, input: ExportRunInput): Promise<Expor
 
   const { pointer } = outcome;
   let failures = tally.failures;
+  let reviews: DatasetReviewCounts | undefined = reviewed ? reviewCounts : undefined;
   if (!outcome.written) {
     // A retry after the version was published streamed nothing: take the counts from what was published.
     const recount: RunTally = { slides: 0, failedSlides: 0, failures: {} };
@@ -164,7 +199,7 @@ async function exportRun(deps: ExportDeps, input: ExportRunInput): Promise<Expor
     for await (const record of readSlideRecords(store, input.runId, slides)) countSlide(record, recount);
     tally.slides = recount.slides;
     tally.failedSlides = recount.failedSlides;
-    failures = await publishedFailures(store, pointer);
+    ({ failures, reviews } = await publishedCounts(store, pointer));
   }
   return {
     exportPrefix,
@@ -177,6 +212,7 @@ async function exportRun(deps: ExportDeps, input: ExportRunInput): Promise<Expor
     pointerKey: exportKeys.pointer(exportPrefix),
     urlPattern: shardUrlPattern(store, pointer.shardPattern),
     written: outcome.written,
+    ...(reviews !== undefined ? { reviews: { ...reviews } } : {}),
   };
 }
 
@@ -185,6 +221,7 @@ const runCheckpointSchema = z.object({
   // exportDataset checks its own part (resumableCheckpoint): here it only has to be there.
   export: z.record(z.string(), z.unknown()),
   tally: z.object({ slides: count, failedSlides: count, failures: z.record(z.string(), count) }),
+  reviews: z.object({ reviewed: count, flagged: count, edited: count, accepted: count }).optional(),
 });
 
 /** The checkpoint a previous attempt heartbeated, if its details hold one. */
@@ -198,9 +235,15 @@ function copyTally(tally: RunTally): RunTally {
   return { slides: tally.slides, failedSlides: tally.failedSlides, failures: { ...tally.failures } };
 }
 
-async function publishedFailures(store: ObjectStore, pointer: ExportPointer): Promise<Record<string, number>> {
+async function publishedCounts(
+  store: ObjectStore,
+  pointer: ExportPointer,
+): Promise<{ failures: Record<string, number>; reviews: DatasetReviewCounts | undefined }> {
   const card = JSON.parse((await store.get(pointer.files.cardJson)).toString('utf8')) as DatasetCardJson;
-  return Object.fromEntries(card.failures.map(({ reason, count }) => [reason, count]));
+  return {
+    failures: Object.fromEntries(card.failures.map(({ reason, count }) => [reason, count])),
+    reviews: card.review,
+  };
 }
 
 function sortedCounts(counts: Record<string, number>): Record<string, number> {

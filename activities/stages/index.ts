@@ -3,6 +3,7 @@ import { createAgentActivities } from './agents.js';
 import type { Agents } from '../agents/index.js';
 import type { ClipModel } from '../clip/clip-model.js';
 import { createDiagnosticActivities } from './diagnostic.js';
+import { createReviewActivities } from './review.js';
 import { createEvalActivities } from './eval.js';
 import { createExportActivities } from './export.js';
 import { createMaterializeActivities } from './materialize.js';
@@ -53,6 +54,7 @@ export function createActivities(
       ...createRunActivities(deps),
       ...createExportActivities(deps),
       ...createMaterializeActivities(deps),
+      ...createReviewActivities(deps),
       prepareTraining: train.prepareTraining,
       prepareEval: evaluation.prepareEval,
       writeEvalReport: evaluation.writeEvalReport,

@@ -98,6 +98,7 @@ export const envOverrides: readonly { name: string; path: readonly string[]; par
     parse: text,
     about: "this machine's scratch folder for staged slides",
   },
+  { name: 'PATHGEN_REVIEWER', path: ['review', 'reviewer'], parse: text, about: 'who review records name' },
   { name: 'PATHGEN_TRAIN_PYTHON', path: ['trainPython'], parse: text, about: 'Python of the training environment' },
   { name: 'PATHGEN_CLIP_MODEL', path: ['select', 'model'], parse: text, about: 'CLIP model directory or store prefix' },
   {

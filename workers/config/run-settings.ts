@@ -6,7 +6,7 @@ import { PathgenConfig } from './schema.js';
 // A run's settings: this worker's config with the run input's overrides on top, validated by the
 // same schema as the config file, so a misspelt override is an error that names it.
 
-const overridable = new Set(['tile', 'select', 'run', 'agents']);
+const overridable = new Set(['tile', 'select', 'run', 'agents', 'review']);
 
 export function runSettingsFrom(config: PathgenConfig): RunSettings {
   const { executionProviders: _providers, intraOpThreads: _threads, model, scaledDecode, ...select } = config.select;
@@ -20,6 +20,7 @@ export function runSettingsFrom(config: PathgenConfig): RunSettings {
     manifestPageSize: config.run.manifestPageSize,
     historyEventBudget: config.run.historyEventBudget,
     export: config.run.export,
+    ...(config.review.gate ? { reviewGate: config.review.gate } : {}),
   };
 }
 
@@ -47,6 +48,15 @@ export function resolveRunSettings(config: PathgenConfig, overrides: unknown): R
       'InvalidInput',
       "settings.agents may only set batchSize (model servers are the workers' config)",
     );
+  }
+  const reviewOverride = (overrides as { review?: unknown }).review;
+  if (
+    reviewOverride !== undefined &&
+    (typeof reviewOverride !== 'object' ||
+      reviewOverride === null ||
+      Object.keys(reviewOverride).some((key) => key !== 'gate'))
+  ) {
+    throw new PathgenError('InvalidInput', 'settings.review may only set gate (reviewers are the config of who reviews)');
   }
   const merged = deepMerge(config, overrides as Record<string, unknown>);
   const result = PathgenConfig.safeParse(merged);

@@ -171,6 +171,24 @@ const run = z.strictObject({
     .prefault({}),
 });
 
+// Human review of a run's samples before they are exported (the review CLI, the web app, the gate).
+const review = z.strictObject({
+  /** Who this machine's reviews are recorded as (default: PATHGEN_REVIEWER, else user@host). */
+  reviewer: nonEmpty.optional(),
+  /**
+   * With a gate, pathgenRun finishes its slides, then waits (for days if need be) for an
+   * `approveExport` update before it exports. The update is refused until at least
+   * `samplesPerSlide` samples of every slide (all of a smaller slide's) are reviewed, and while the
+   * share of reviewed samples that are flagged is above `maxFlagRate`.
+   */
+  gate: z
+    .strictObject({
+      samplesPerSlide: z.number().int().min(1).max(10_000),
+      maxFlagRate: z.number().min(0).max(1),
+    })
+    .optional(),
+});
+
 export const PathgenConfig = z.strictObject({
   temporal: temporal.prefault({}),
   taskQueues: taskQueues.prefault({}),
@@ -182,6 +200,7 @@ export const PathgenConfig = z.strictObject({
   select: select.prefault({}),
   agents: AgentsConfig.prefault({}),
   run: run.prefault({}),
+  review: review.prefault({}),
   /**
    * CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz or a tokenizer.json) for caption token
    * budgets when no CLIP model is configured; default: the copy infra/install-tools.sh installs.
