@@ -56,7 +56,10 @@ export function resolveRunSettings(config: PathgenConfig, overrides: unknown): R
       reviewOverride === null ||
       Object.keys(reviewOverride).some((key) => key !== 'gate'))
   ) {
-    throw new PathgenError('InvalidInput', 'settings.review may only set gate (reviewers are the config of who reviews)');
+    throw new PathgenError(
+      'InvalidInput',
+      'settings.review may only set gate (reviewers are the config of who reviews)',
+    );
   }
   const merged = deepMerge(config, overrides as Record<string, unknown>);
   const result = PathgenConfig.safeParse(merged);
