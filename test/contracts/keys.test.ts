@@ -9,6 +9,7 @@ import {
   findingsKey,
   materializeKeys,
   modelPrefix,
+  reviewKeys,
   runKeys,
   selectKeys,
   tileKeys,
@@ -109,6 +110,15 @@ describe('store keys', () => {
     expect(featureKeys.slide('clip-v1-abcd', 'id42')).toBe('features/clip-v1-abcd/slides/id42.f32');
   });
 
+  it('lays out reviews', () => {
+    expect(workflowIds.reviewExport('r1', 'n0nce')).toBe('pathgen-review-export-r1-n0nce');
+    expect(reviewKeys.records('r1')).toBe('runs/r1/reviews/');
+    expect(reviewKeys.record('r1', '20261207T120000000Z', 'ab12')).toBe(
+      'runs/r1/reviews/20261207T120000000Z-ab12.json',
+    );
+    expect(reviewKeys.exportSnapshot('exports/r1/versions/v1/')).toBe('exports/r1/versions/v1/reviews.json');
+  });
+
   it('names the doctor probe', () => {
     expect(doctorProbeKey('host-a', 'n0nce')).toBe('_doctor/host-a-n0nce.txt');
   });
@@ -127,6 +137,7 @@ describe('the module', () => {
         'findingsKey',
         'materializeKeys',
         'modelPrefix',
+        'reviewKeys',
         'runKeys',
         'selectKeys',
         'tileKeys',
@@ -137,6 +148,7 @@ describe('the module', () => {
     const groups = {
       workflowIds,
       runKeys,
+      reviewKeys,
       agentKeys,
       materializeKeys,
       tileKeys,
@@ -148,8 +160,9 @@ describe('the module', () => {
     expect(
       Object.fromEntries(Object.entries(groups).map(([name, group]) => [name, Object.keys(group).sort()])),
     ).toEqual({
-      workflowIds: ['doctor', 'eval', 'run', 'slide', 'train'],
+      workflowIds: ['doctor', 'eval', 'reviewExport', 'run', 'slide', 'train'],
       runKeys: ['agents', 'manifestErrors', 'slideRecord', 'slideRecords'],
+      reviewKeys: ['exportSnapshot', 'record', 'records'],
       agentKeys: ['stage'],
       materializeKeys: [
         'crop',
