@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { PathgenError, errorMessage, isPathgenError } from '../activities/common/errors.js';
-import { cudaUnavailableReason } from '../activities/clip/cuda-provider.js';
+import { cudaOnlyRefusal, cudaUnavailableReason } from '../activities/clip/cuda-provider.js';
 import { loadClipModel } from '../activities/clip/index.js';
 import type { ClipModel, ClipModelSource } from '../activities/clip/index.js';
 import { parseSlideReference } from '../activities/staging/slide-reference.js';
@@ -71,11 +71,9 @@ export async function openClipAtStart(
     const cudaOnly = !executionProviders.includes('cpu');
     const missing = cudaOnly ? cudaUnavailableReason() : undefined;
     if (missing) {
-      throw new PathgenError(
-        'ProviderUnavailable',
-        `${missing}; select.executionProviders is [${executionProviders.join(', ')}] without cpu, so CLIP does not fall back to the CPU (add cpu to allow it)`,
-        { executionProviders },
-      );
+      throw new PathgenError('ProviderUnavailable', cudaOnlyRefusal(missing, executionProviders), {
+        executionProviders,
+      });
     }
     return 'CLIP: no model configured (model-free selection)';
   }

@@ -8,7 +8,7 @@ import type {
   WorkerReply,
   WorkerRequest,
 } from './clip-session.js';
-import { cudaUnavailableReason } from './cuda-provider.js';
+import { cudaOnlyRefusal, cudaUnavailableReason } from './cuda-provider.js';
 
 // The thread that owns a CLIP model's two onnxruntime sessions (see clip-session.ts for why).
 // It answers one `ready` or `failed`, then one `result` or `error` per `run`, until `dispose`.
@@ -67,7 +67,7 @@ async function start() {
       type: 'failed',
       encoder: 'image',
       code: 'ProviderUnavailable',
-      message: `${why}; select.executionProviders is [${requested.join(', ')}] without cpu, so CLIP does not fall back to the CPU (add cpu to allow it)`,
+      message: cudaOnlyRefusal(why, requested),
       warnings,
     });
     port?.close();

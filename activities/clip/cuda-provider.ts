@@ -25,3 +25,8 @@ export function onnxruntimeBinaryDir(): string {
   const packageDir = path.dirname(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')));
   return path.join(packageDir, 'bin', 'napi-v6', process.platform, process.arch);
 }
+
+/** Why a GPU-only provider list is refused rather than run on the CPU: the one wording for every place that refuses. */
+export function cudaOnlyRefusal(why: string, providers: readonly string[]): string {
+  return `${why}; select.executionProviders is [${providers.join(', ')}] without cpu, so CLIP does not fall back to the CPU (add cpu to allow it)`;
+}
