@@ -102,6 +102,8 @@ if [ "$with_apt" = 1 ]; then
   [ -f /usr/include/jpeglib.h ] || missing+=(libjpeg62-turbo-dev)
   [ -f /usr/include/openjpeg-2.5/openjpeg.h ] || missing+=(libopenjp2-7-dev)
   command -v cc >/dev/null || missing+=(gcc)
+  # The review web app's browser tests drive Debian's Chromium with playwright-core.
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     sudo_cmd=""
@@ -109,8 +111,12 @@ if [ "$with_apt" = 1 ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    say "Debian packages present: vips, openslide-tools, python3-openslide, python3-pil, libjpeg-turbo and OpenJPEG headers"
+    say "Debian packages present: vips, openslide-tools, python3-openslide, python3-pil, libjpeg-turbo and OpenJPEG headers, chromium"
   fi
+fi
+
+if ! command -v chromium >/dev/null; then
+  say "WARNING: chromium is missing: the review app's browser tests need it (apt-get install chromium)"
 fi
 
 # The native JPEG / JPEG 2000 tile decoder. Without it slides still read (JPEG through libvips,

@@ -34,3 +34,11 @@ export function requireReferencePython(): string {
     `the reference Python (numpy + scikit-learn) is missing at ${candidate}: run infra/install-tools.sh to create it`,
   );
 }
+
+/** Debian's Chromium (infra/install-tools.sh installs it) for the review app's browser tests, or a clear failure. */
+export function requireChromium(): string {
+  const candidates = [process.env.PATHGEN_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  const found = candidates.find((candidate): candidate is string => Boolean(candidate) && existsSync(candidate!));
+  if (found) return found;
+  throw new Error('chromium is not installed: run infra/install-tools.sh (it installs the Debian package chromium)');
+}

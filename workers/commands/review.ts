@@ -1,22 +1,20 @@
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
 import { isPathgenError } from '../../activities/common/errors.js';
-import { recordReview, runReviewStats } from '../../activities/review/index.js';
+import { runReviewStats } from '../../activities/review/index.js';
 import type { ReviewAction, ReviewRequest, RunReviewStats, SlideReviewStats } from '../../activities/review/index.js';
-import type { ObjectStore } from '../../activities/store/object-store.js';
-import { captionTokenizer } from '../caption-tokenizer.js';
-import type { PathgenConfig } from '../config/schema.js';
 import { openConfiguredStore } from '../configured-store.js';
 import { installRuntime } from '../install-runtime.js';
 import { applyReviews } from '../review-apply.js';
+import { createReviewRecorder } from '../review-recorder.js';
 import { reviewerName } from '../reviewer.js';
 import { configFrom, printJson } from './command-context.js';
 import { ExitError, exitCodes } from './exit-status.js';
+import { addReviewServeCommand } from './review-serve.js';
 
 // `pathgen review …`: human review of a run's samples from the command line. Each action is an
 // append-only record in the store (activities/review/); `apply` re-exports the run honouring them;
-// `stats` says where the review stands. The group has these subcommands only: a bare
-// `pathgen review` is reserved for the review web app.
+// `stats` says where the review stands. `serve`, the group's default (a bare
+// `pathgen review`), is the review web app.
 
 interface SampleFlags {
   run: string;
@@ -28,7 +26,10 @@ interface SampleFlags {
 export function addReviewCommand(program: Command): void {
   const review = program
     .command('review')
-    .description("Human review of a run's samples: accept, flag or edit them, see the counts, re-export.");
+    .description(
+      "Human review of a run's samples: the web app (`pathgen review [serve]`), or accept, flag or edit from here, see the counts, re-export.",
+    );
+  addReviewServeCommand(review);
   review
     .command('accept')
     .description('Record that a sample is fine as generated.')
@@ -96,7 +97,7 @@ async function recordAction(command: Command, action: ReviewAction, flags: Sampl
     ...(action === 'flag' && flags.reason !== undefined ? { reason: flags.reason } : {}),
     ...(action === 'edit' && flags.caption !== undefined ? { caption: flags.caption } : {}),
   };
-  const { recordKey, record } = await recorded(action, () => recordWithDeps(config, store, request));
+  const { recordKey, record } = await recorded(action, () => createReviewRecorder(config, store)(request));
   const what =
     action === 'flag'
       ? `flagged ${record.key} (${record.reason ?? ''})`
@@ -104,19 +105,6 @@ async function recordAction(command: Command, action: ReviewAction, flags: Sampl
         ? `edited the caption of ${record.key}`
         : `accepted ${record.key}`;
   process.stdout.write(`${what} in run ${record.runId} as ${record.reviewer}: ${recordKey}\n`);
-}
-
-async function recordWithDeps(config: PathgenConfig, store: ObjectStore, request: ReviewRequest) {
-  // Only an edit needs CLIP's vocabulary (its caption's token count).
-  const tokenizer = request.action === 'edit' ? await captionTokenizer(config) : undefined;
-  return await recordReview(
-    {
-      store,
-      countTokens: (text) => tokenizer?.countTokens(text) ?? 0,
-      nonce: () => randomUUID().slice(0, 8),
-    },
-    request,
-  );
 }
 
 /** A refused review is one line and its exit code: 2 for what to fix in the flags, 3 for a key or run not there. */
