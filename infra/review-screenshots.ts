@@ -1,5 +1,5 @@
 // `npm run review:screenshots [-- --run RUN]`: screenshots of the review app's main pages (runs, a
-// run, a slide, a patch) over the configured store, into docs/review/*.png for the README. Make a
+// run, a slide, the review queue, a patch in it) over the configured store, into docs/review/*.png for the README. Make a
 // run first (`pathgen demo --slides 2`); it drives Debian's Chromium as the browser tests do.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +9,8 @@ import { loadConfig, formatConfigIssues } from '../workers/config/load-config.js
 import { openConfiguredStore } from '../workers/configured-store.js';
 import { createReviewApp, startReviewServer } from '../workers/review-app/index.js';
 import { listRunIds } from '../workers/review-app/run-catalog.js';
+import { createReviewRecorder } from '../workers/review-recorder.js';
+import { reviewerName } from '../workers/reviewer.js';
 import { repoRoot, requireChromium } from './harness/installed-tools.js';
 
 const { values } = parseArgs({ options: { run: { type: 'string' }, out: { type: 'string' } } });
@@ -20,10 +22,17 @@ if (!runId) throw new Error(`no run in ${store.description}: run \`pathgen demo 
 const out = values.out ?? path.join(repoRoot, 'docs', 'review');
 await mkdir(out, { recursive: true });
 
-const server = await startReviewServer(createReviewApp({ store, runId }), '127.0.0.1', 0);
+// Writable, so the patch page shows its review controls; nothing here presses them.
+const app = createReviewApp({
+  store,
+  runId,
+  recordReview: createReviewRecorder(loaded.config, store),
+  reviewer: reviewerName(loaded.config),
+});
+const server = await startReviewServer(app, '127.0.0.1', 0);
 const browser = await chromium.launch({ executablePath: requireChromium(), args: ['--no-sandbox'] });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const shoot = async (name: string) => {
     // Lazy images below the fold never load; those in view have once the network is idle.
     await page.waitForLoadState('networkidle');
@@ -36,7 +45,9 @@ try {
   await shoot('run');
   await page.locator('a.slide-link').first().click();
   await shoot('slide');
-  await page.locator('a.patch-link').first().click();
+  await page.goto(`${server.url}/runs/${encodeURIComponent(runId)}/queue`);
+  await shoot('queue');
+  await page.click('a.start-queue');
   await shoot('patch');
 } finally {
   await browser.close();

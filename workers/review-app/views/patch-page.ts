@@ -5,8 +5,9 @@ import { reviewUrls } from '../review-urls.js';
 import type { PatchTexts } from '../slide-details.js';
 import type { Html } from './layout.js';
 
-// A patch: its image, then what each agent made of it: the description, the reviser's word-level
-// changes to it, and the caption with its CLIP token count, models, prompt versions and usage.
+// A patch: its image and caption with the review controls beside them (what a reviewer judges),
+// then how the caption was made: the description, the reviser's word-level changes to it, and the
+// CLIP token count, models, prompt versions and usage of each agent.
 
 const text = (record: Record<string, unknown> | undefined, field: string): string | undefined =>
   typeof record?.[field] === 'string' ? record[field] : undefined;
@@ -51,7 +52,9 @@ export function patchPage(
   const tokens = [texts.summarize?.tokens, texts.caption?.tokens].find((value) => typeof value === 'number');
   return html`<h1>Patch ${sample.id} of ${record.slideId}</h1>
     <div class="patch-view">
-      <img class="patch" alt="patch ${sample.id}" src="${reviewUrls.patchImage(runId, record.slideId, sample.id)}" />
+      <a href="${reviewUrls.patchImage(runId, record.slideId, sample.id)}" title="the patch at full size"
+        ><img class="patch" alt="patch ${sample.id}" src="${reviewUrls.patchImage(runId, record.slideId, sample.id)}"
+      /></a>
       <div class="texts">
         <dl class="facts">
           <dt>position</dt>
@@ -68,15 +71,15 @@ export function patchPage(
               : ''
           }
         </dl>
-        <h2>Description</h2>
+        <h2>Caption (generated)</h2>
+        <div class="text-block caption">${caption ?? html`<span class="muted">no caption</span>`}</div>
+        ${review}
+        <h2>How it was made: the description</h2>
         <div class="text-block description">${description ?? html`<span class="muted">none</span>`}</div>
-        <h2>Revision</h2>
+        <h2>The reviser's changes to it</h2>
         <div class="text-block revision">
           ${description && revised ? revisionDiff(description, revised) : (revised ?? html`<span class="muted">none</span>`)}
         </div>
-        ${review}
-        <h2>Caption (generated)</h2>
-        <div class="text-block caption">${caption ?? html`<span class="muted">no caption</span>`}</div>
         <h2>Models, prompts and usage</h2>
         <table>
           <thead>

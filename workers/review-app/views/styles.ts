@@ -35,8 +35,9 @@ img.thumb { max-width: 120px; max-height: 90px; display: block; }
 .overlay a:hover rect.selected { fill-opacity: 0.55; }
 .hide-candidates rect.candidate { display: none; }
 .patch-view { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
-.patch-view img.patch { width: 672px; max-width: 90vw; height: auto; border: 1px solid var(--line); }
-.texts { max-width: 640px; }
+.patch-view img.patch { width: min(672px, 46vw); min-width: 320px; height: auto; border: 1px solid var(--line); }
+.texts { flex: 1; min-width: 360px; max-width: 640px; }
+.slide-view > div > label { display: block; margin-bottom: 6px; }
 .text-block { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; margin-bottom: 12px; }
 del { background: #fde2e1; color: #8c1d18; }
 ins { background: #dcf3e3; color: #14532d; text-decoration: none; }
@@ -48,6 +49,7 @@ header.top .reviewer { margin-left: auto; }
 section.review, section.gate { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; margin: 12px 0; }
 section.gate { max-width: 900px; }
 .review-actions { display: flex; flex-direction: column; gap: 8px; }
+.review-actions button.accept { align-self: flex-start; }
 .review-actions form { display: flex; gap: 8px; align-items: flex-start; }
 .review-actions input { flex: 1; font: inherit; padding: 4px 6px; }
 .review-actions textarea { flex: 1; font: inherit; padding: 4px 6px; }
