@@ -52,7 +52,7 @@ describe('the review queue in Chromium', () => {
     await page.click('form.filters button[type="submit"]');
     expect(await page.locator('.card:has-text("in the queue") b').textContent()).toBe('4');
     await andLand(page, () => page.click('a.start-queue'));
-    expect(await page.locator('.queue-line').textContent()).toMatch(/0 of 4 reviewed; this is patch 1 of the queue/);
+    expect(await page.locator('.queue-line').innerText()).toMatch(/0 of 4 reviewed; this is patch 1 of the queue/);
 
     const keyOf = async () => (await page.locator('#review').getAttribute('data-key'))!;
     const first = await keyOf();
@@ -75,11 +75,11 @@ describe('the review queue in Chromium', () => {
     await page.locator('form.edit textarea').fill('Adenocarcinoma glands in desmoplastic stroma.');
     await andLand(page, () => page.keyboard.press('Control+Enter'));
     const fourth = await keyOf();
-    expect(await page.locator('.queue-line').textContent()).toMatch(/3 of 4 reviewed/);
+    expect(await page.locator('.queue-line').innerText()).toMatch(/3 of 4 reviewed/);
 
     // The last one: the queue is done, and the page stays on it, showing so.
     await andLand(page, () => page.keyboard.press('a'));
-    expect(await page.locator('.queue-line').textContent()).toContain('Queue done.');
+    expect(await page.locator('.queue-line').innerText()).toContain('Queue done.');
     expect(await statuses()).toEqual({
       [first]: 'accepted',
       [second]: 'flagged',

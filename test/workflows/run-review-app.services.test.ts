@@ -135,10 +135,10 @@ describe('the review app on a gated run', () => {
       await page.locator('form.edit textarea').fill(caption);
       await andLand(page, () => page.keyboard.press('Control+Enter'));
       for (let step = 0; step < 8; step += 1) {
-        if ((await page.locator('.queue-line').textContent())?.includes('Queue done.')) break;
+        if ((await page.locator('.queue-line').innerText())?.includes('Queue done.')) break;
         await andLand(page, () => page.keyboard.press('a'));
       }
-      expect(await page.locator('.queue-line').textContent()).toContain('Queue done.');
+      expect(await page.locator('.queue-line').innerText()).toContain('Queue done.');
       const state = await readReviewState(store, runId);
       expect(state.get(flagged)).toMatchObject({ status: 'flagged', flag: { by: 'ana@lab', reason: 'out of focus' } });
       expect(state.get(edited)).toMatchObject({ status: 'edited', edit: { by: 'ana@lab', caption } });
