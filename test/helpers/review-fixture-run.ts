@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { agentKeys, exportKeys, runKeys, selectKeys, tileKeys } from '../../activities/contracts/keys.js';
 import type { SlideRecord } from '../../activities/contracts/slide-record.js';
 import { FsObjectStore } from '../../activities/store/fs-store.js';
+import type { ObjectStore } from '../../activities/store/object-store.js';
 
 // A small run laid out exactly as the stages write it (keys from keys.ts, the records' shapes),
 // without running the pipeline: two captioned slides, one failed slide, and an export. Fast enough
@@ -28,10 +29,10 @@ async function jpeg(rgb: [number, number, number]): Promise<Buffer> {
     .toBuffer();
 }
 
-const put = (store: FsObjectStore, key: string, value: unknown) =>
+const put = (store: ObjectStore, key: string, value: unknown) =>
   store.put(key, Buffer.from(`${JSON.stringify(value)}\n`));
 
-async function writeCompletedSlide(store: FsObjectStore, slideId: string, project: string, caption: string) {
+async function writeCompletedSlide(store: ObjectStore, slideId: string, project: string, caption: string) {
   const tile = tileKeys.prefix(slideId, 'a1b2c3');
   const select = selectKeys.prefix(slideId, 'd4e5f6');
   const agents = runKeys.agents(fixtureRunId, slideId, select);
@@ -139,6 +140,12 @@ async function writeCompletedSlide(store: FsObjectStore, slideId: string, projec
 export async function writeReviewFixtureRun(): Promise<{ store: FsObjectStore; root: string }> {
   const root = await mkdtemp(path.join(tmpdir(), 'pathgen-review-'));
   const store = new FsObjectStore({ root });
+  await writeReviewFixtureInto(store);
+  return { store, root };
+}
+
+/** The fixture run written into any store (the S3 tests' MinIO bucket). */
+export async function writeReviewFixtureInto(store: ObjectStore): Promise<void> {
   const rows = [
     ...(await writeCompletedSlide(
       store,
@@ -191,5 +198,4 @@ export async function writeReviewFixtureRun(): Promise<{ store: FsObjectStore; r
     },
     previousVersions: ['v20251231T000000000Z'],
   });
-  return { store, root };
 }

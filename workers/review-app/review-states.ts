@@ -4,16 +4,16 @@ import { foldReviews, parseReviewRecord } from '../../activities/review/index.js
 import type { ReviewState, StoredReview } from '../../activities/review/index.js';
 import { listAll } from '../../activities/store/object-store.js';
 import type { ObjectStore } from '../../activities/store/object-store.js';
+import { refreshStale, type Refreshable } from './stale-refresh.js';
 
 // A run's review state, kept in memory: review records are written once and never change, so a
 // refresh lists the run's review folder and reads only the records it has not seen. What this app
-// records itself joins the state at once, so the page after an action already shows it.
+// records itself joins the state at once, so the page after an action already shows it; records
+// from elsewhere (the CLI, another app) show up after the next refresh (stale-refresh.ts).
 
-interface RunReviews {
+interface RunReviews extends Refreshable {
   records: Map<string, StoredReview>;
   state: ReviewState;
-  refreshedAt: number;
-  refreshing?: Promise<void>;
 }
 
 export class ReviewStates {
@@ -26,10 +26,7 @@ export class ReviewStates {
 
   async of(runId: string): Promise<ReviewState> {
     const entry = this.entry(runId);
-    if (Date.now() - entry.refreshedAt >= this.refreshMs) {
-      entry.refreshing ??= this.refresh(runId, entry).finally(() => (entry.refreshing = undefined));
-      await entry.refreshing;
-    }
+    await refreshStale(entry, this.refreshMs, () => this.refresh(runId, entry));
     return entry.state;
   }
 

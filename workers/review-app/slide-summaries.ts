@@ -6,10 +6,12 @@ import { sampleKey } from '../../activities/export/sample-key.js';
 import { forEachBounded } from '../../activities/export/store-upload.js';
 import { listAll } from '../../activities/store/object-store.js';
 import type { ObjectInfo, ObjectStore } from '../../activities/store/object-store.js';
+import { refreshStale, type Refreshable } from './stale-refresh.js';
 
 // What the run page lists for each slide, kept in memory per run: a run of 4,000 slides is 4,000
 // records, too many to read on every page view. A refresh lists the records (a few pages) and reads
-// again only those whose etag or modification time changed, so a finished run costs one listing.
+// again only those whose etag or modification time changed, so a finished run costs one listing,
+// and after the first one no request waits for it (stale-refresh.ts).
 
 export interface SlideSummary {
   slideId: string;
@@ -117,10 +119,8 @@ function slideIdOfKey(prefix: string, key: string): string | undefined {
   return rest.endsWith('.json') && !rest.includes('/') ? rest.slice(0, -'.json'.length) : undefined;
 }
 
-interface RunEntry {
+interface RunEntry extends Refreshable {
   slides: Map<string, SlideSummary>;
-  refreshedAt: number;
-  refreshing?: Promise<void>;
 }
 
 export class SlideSummaries {
@@ -136,11 +136,7 @@ export class SlideSummaries {
   async of(runId: string): Promise<SlideSummary[]> {
     const entry: RunEntry = this.runs.get(runId) ?? { slides: new Map(), refreshedAt: -Infinity };
     this.runs.set(runId, entry);
-    if (Date.now() - entry.refreshedAt >= this.refreshMs) {
-      // Concurrent requests share one refresh instead of each listing the run.
-      entry.refreshing ??= this.refresh(runId, entry).finally(() => (entry.refreshing = undefined));
-      await entry.refreshing;
-    }
+    await refreshStale(entry, this.refreshMs, () => this.refresh(runId, entry));
     return [...entry.slides.values()].sort((a, b) => (a.slideId < b.slideId ? -1 : a.slideId > b.slideId ? 1 : 0));
   }
 
