@@ -260,14 +260,14 @@ export function createReviewApp(options: ReviewAppOptions): Hono {
   app.get('/runs/:runId/slides/:slideId/patches/:patchId', async (c) => {
     const { runId, record } = await slideRecordOf(c);
     const sample = sampleFrom(record, c.req.param('patchId'));
-    const inQueue = Object.keys(c.req.query()).length > 0;
-    const params = await queueParams(c, runId);
+    // Queue mode (the queue's links carry n and seed): only then is the sample, or the gate, consulted.
+    const params = Object.keys(c.req.query()).length > 0 ? await queueParams(c, runId) : undefined;
     const [texts, state] = await Promise.all([readPatchTexts(store, record, sample), reviews.of(runId)]);
     const key = sampleKey(record.slideId, sample.x, sample.y);
     const review = state.get(key);
     let queue: PanelData['queue'];
     let next: string | undefined;
-    if (inQueue) {
+    if (params) {
       const items = reviewQueue(await summaries.of(runId), params);
       const position = items.findIndex((item) => item.key === key);
       const following = nextUnreviewed(items, state, key);

@@ -1,5 +1,6 @@
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
+import { slidesPerPage } from '../review-params.js';
 import { reviewUrls } from '../review-urls.js';
 
 // Every page's frame. All store-derived text goes through `html`'s interpolation, which escapes it;
@@ -48,4 +49,15 @@ export function statusCell(status: string): Html {
 
 export function card(label: string, value: string | number): Html {
   return html`<div class="card"><span class="muted">${label}</span><b>${value}</b></div>`;
+}
+
+/** "← previous · page P of N · S slides · next →", 100 slides a page; `href` builds a page's URL. */
+export function slidePager(page: number, slides: number, href: (page: number) => string): Html {
+  const pages = Math.max(1, Math.ceil(slides / slidesPerPage));
+  const link = (target: number, label: string) => html`<a href="${href(target)}">${label}</a>`;
+  return html`<div class="pager">
+    ${page > 1 ? link(page - 1, '← previous') : ''}
+    <span>page ${page} of ${pages} · ${slides} slides</span>
+    ${page < pages ? link(page + 1, 'next →') : ''}
+  </div>`;
 }

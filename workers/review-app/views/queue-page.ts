@@ -1,7 +1,6 @@
 import { html } from 'hono/html';
-import { slidesPerPage } from '../review-params.js';
 import { reviewUrls } from '../review-urls.js';
-import { card, type Html } from './layout.js';
+import { card, slidePager, type Html } from './layout.js';
 
 // The review queue's overview: how far the sample of N per slide is reviewed, where to go on, and
 // the gate when the run waits for it.
@@ -30,9 +29,6 @@ export interface QueuePageData {
 }
 
 export function queuePage(data: QueuePageData): Html {
-  const pages = Math.max(1, Math.ceil(data.slideCount / slidesPerPage));
-  const link = (page: number, label: string) =>
-    html`<a href="${reviewUrls.queue(data.runId, data.n, data.seed, page)}">${label}</a>`;
   return html`<h1>Review queue of ${data.runId}</h1>
     <p>
       A random sample of ${data.n} captioned patches per slide (seed ${data.seed}), the same for every reviewer with
@@ -57,11 +53,7 @@ export function queuePage(data: QueuePageData): Html {
           : html`<b>Every patch in the queue is reviewed.</b>`
       }
     </p>
-    <div class="pager">
-      ${data.page > 1 ? link(data.page - 1, '← previous') : ''}
-      <span>page ${data.page} of ${pages} · ${data.slideCount} slides</span>
-      ${data.page < pages ? link(data.page + 1, 'next →') : ''}
-    </div>
+    ${slidePager(data.page, data.slideCount, (page) => reviewUrls.queue(data.runId, data.n, data.seed, page))}
     <table>
       <thead>
         <tr>

@@ -1,12 +1,12 @@
 import { html } from 'hono/html';
 import type { DatasetReviewCounts } from '../../../activities/export/dataset-card.js';
 import type { CaptionSearchResult } from '../caption-search.js';
-import { filterQuery, slidesPerPage, type RunFilters } from '../review-params.js';
+import { filterQuery, type RunFilters } from '../review-params.js';
 import { reviewUrls } from '../review-urls.js';
 import type { ExportVersions, RunTotals } from '../run-catalog.js';
 import type { SlideSummary } from '../slide-summaries.js';
 import type { RunningSlide, RunStatus } from '../temporal-status.js';
-import { card, countsText, statusCell, type Html } from './layout.js';
+import { card, countsText, slidePager, statusCell, type Html } from './layout.js';
 
 export interface RunPageData {
   runId: string;
@@ -99,17 +99,12 @@ function searchResults(data: RunPageData): Html {
     </table>`;
 }
 
-function pager(data: RunPageData): Html {
-  const pages = Math.max(1, Math.ceil(data.matching / slidesPerPage));
-  const page = data.filters.page;
-  const link = (target: number, label: string) =>
-    html`<a href="${reviewUrls.run(data.runId)}${filterQuery(data.filters, target)}">${label}</a>`;
-  return html`<div class="pager">
-    ${page > 1 ? link(page - 1, '← previous') : ''}
-    <span>page ${page} of ${pages} · ${data.matching} slides</span>
-    ${page < pages ? link(page + 1, 'next →') : ''}
-  </div>`;
-}
+const pager = (data: RunPageData): Html =>
+  slidePager(
+    data.filters.page,
+    data.matching,
+    (page) => `${reviewUrls.run(data.runId)}${filterQuery(data.filters, page)}`,
+  );
 
 export function runPage(data: RunPageData): Html {
   const { totals, runId } = data;
