@@ -1,23 +1,18 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIds } from '../../activities/contracts/keys.js';
 import type { ExportPointer } from '../../activities/export/export-pointer.js';
 import { readExportPointer } from '../../activities/export/index.js';
 import { readReviewState } from '../../activities/review/index.js';
-import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { requireChromium } from '../../infra/harness/installed-tools.js';
-import { runWorkers } from '../../workers/run-workers.js';
-import { writeSyntheticSvs } from '../../workers/synthetic/slides/synthetic-slides.js';
 import type { pathgenRun } from '../../workflows/run.js';
 import { progressQuery } from '../../workflows/run.js';
 import { readTarFiles } from '../export/tar-tools.js';
 import { spawnCli } from '../helpers/cli-process.js';
-import { connectTestClient, testWorkerConfig, uniqueQueues, workerProcessEnv } from '../helpers/temporal.js';
+import { connectTestClient, workerProcessEnv } from '../helpers/temporal.js';
+import { startGatedRunWorkers, type GatedRunWorkers } from '../helpers/gated-run-workers.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // The whole review loop a person does, in Chromium, against `pathgen review` run as a CLI process
@@ -27,41 +22,27 @@ import { waitFor } from '../helpers/wait-for.js';
 // sample and with the edited caption.
 
 describe('the review app on a gated run', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-review-app-'));
-  const queues = uniqueQueues('reviewapp');
-  const store = new FsObjectStore({ root: path.join(dir, 'store') });
-  let stop!: () => void;
-  let workers: Promise<void>;
+  let dir: string;
+  let queues: GatedRunWorkers['queues'];
+  let store: GatedRunWorkers['store'];
   let manifest: string;
+  let workers: GatedRunWorkers;
   let app: ChildProcessWithoutNullStreams | undefined;
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    const rows = [];
-    for (const [slideId, seed] of [
+    workers = await startGatedRunWorkers('reviewapp', [
       ['r1', 81],
       ['r2', 82],
-    ] as const) {
-      const slide = await writeSyntheticSvs(path.join(dir, `${slideId}.svs`), { width: 4000, height: 3000, seed });
-      rows.push({ slideId, slide: slide.path, project: 'TCGA-LUAD', report: 'Invasive adenocarcinoma.' });
-    }
-    manifest = path.join(dir, 'manifest.jsonl');
-    writeFileSync(manifest, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
-    const config = testWorkerConfig(queues, dir, { select: { maxPerSlide: 4 }, run: { export: { csv: false } } });
-    workers = runWorkers({
-      config,
-      roles: ['cpu', 'gpu', 'agents'],
-      store,
-      until: new Promise<void>((resolve) => (stop = resolve)),
-    });
+    ]);
+    ({ dir, queues, store, manifest } = workers);
     browser = await chromium.launch({ executablePath: requireChromium(), args: ['--no-sandbox'] });
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     if (app && app.exitCode === null) app.kill('SIGKILL');
-    stop();
-    await workers;
+    await workers?.stop();
   });
 
   async function startApp(): Promise<string> {

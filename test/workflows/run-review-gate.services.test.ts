@@ -1,9 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runKeys, workflowIds } from '../../activities/contracts/keys.js';
@@ -12,14 +9,12 @@ import type { ExportPointer } from '../../activities/export/export-pointer.js';
 import { readExportPointer } from '../../activities/export/index.js';
 import { sampleKey } from '../../activities/export/sample-key.js';
 import { recordReview } from '../../activities/review/index.js';
-import { FsObjectStore } from '../../activities/store/fs-store.js';
 import { requireTool } from '../../infra/harness/installed-tools.js';
-import { runWorkers } from '../../workers/run-workers.js';
-import { writeSyntheticSvs } from '../../workers/synthetic/slides/synthetic-slides.js';
 import type { pathgenRun } from '../../workflows/run.js';
 import { approveExportUpdate, progressQuery } from '../../workflows/run.js';
 import { readTarFiles } from '../export/tar-tools.js';
-import { connectTestClient, testWorkerConfig, uniqueQueues } from '../helpers/temporal.js';
+import { connectTestClient } from '../helpers/temporal.js';
+import { startGatedRunWorkers, type GatedRunWorkers } from '../helpers/gated-run-workers.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const run = promisify(execFile);
@@ -29,36 +24,21 @@ const run = promisify(execFile);
 // accepted one exports, without the flagged sample.
 
 describe('pathgenRun with a review gate', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pathgen-review-gate-'));
-  const queues = uniqueQueues('gate');
-  const store = new FsObjectStore({ root: path.join(dir, 'store') });
-  let stop!: () => void;
-  let workers: Promise<void>;
+  let queues: GatedRunWorkers['queues'];
+  let store: GatedRunWorkers['store'];
   let manifest: string;
+  let workers: GatedRunWorkers;
 
   beforeAll(async () => {
-    const rows = [];
-    for (const [slideId, seed] of [
+    workers = await startGatedRunWorkers('gate', [
       ['g1', 71],
       ['g2', 72],
-    ] as const) {
-      const slide = await writeSyntheticSvs(path.join(dir, `${slideId}.svs`), { width: 4000, height: 3000, seed });
-      rows.push({ slideId, slide: slide.path, project: 'TCGA-LUAD', report: 'Invasive adenocarcinoma.' });
-    }
-    manifest = path.join(dir, 'manifest.jsonl');
-    writeFileSync(manifest, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
-    const config = testWorkerConfig(queues, dir, { select: { maxPerSlide: 4 }, run: { export: { csv: false } } });
-    workers = runWorkers({
-      config,
-      roles: ['cpu', 'gpu', 'agents'],
-      store,
-      until: new Promise<void>((resolve) => (stop = resolve)),
-    });
+    ]);
+    ({ queues, store, manifest } = workers);
   }, 120_000);
 
   afterAll(async () => {
-    stop();
-    await workers;
+    await workers?.stop();
   });
 
   it('waits for approveExport, refuses it with the reason until the review is done, then exports', async () => {
